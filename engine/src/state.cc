@@ -1,0 +1,131 @@
+#include "state.h"
+
+#include <utility>
+
+namespace omniroute::internal {
+
+namespace {
+__extension__ typedef __int128 Int128;
+
+// Effective priority as the fraction num/den.
+void EffectiveFraction(const Session& s, int64_t ageing_us, int64_t now_us, Int128* num,
+                       Int128* den) {
+  if (ageing_us <= 0) {
+    *num = s.priority;
+    *den = 1;
+    return;
+  }
+  *num = static_cast<Int128>(s.priority) * ageing_us + (now_us - s.waiting_since_us);
+  *den = ageing_us;
+}
+}  // namespace
+
+int CompareEffectivePriority(const Session& a, int64_t ageing_a, const Session& b,
+                             int64_t ageing_b, int64_t now_us) {
+  Int128 na, da, nb, db;
+  EffectiveFraction(a, ageing_a, now_us, &na, &da);
+  EffectiveFraction(b, ageing_b, now_us, &nb, &db);
+  const Int128 lhs = na * db;
+  const Int128 rhs = nb * da;
+  if (lhs != rhs) return lhs > rhs ? -1 : 1;
+  return 0;
+}
+
+int CompareSessions(const Session& a, int64_t ageing_a, const Session& b, int64_t ageing_b,
+                    int64_t now_us) {
+  if (int c = CompareEffectivePriority(a, ageing_a, b, ageing_b, now_us); c != 0) return c;
+  if (a.waiting_since_us != b.waiting_since_us) {
+    return a.waiting_since_us < b.waiting_since_us ? -1 : 1;
+  }
+  if (a.id != b.id) return a.id < b.id ? -1 : 1;
+  return 0;
+}
+
+int64_t EffectivePriorityMilli(const Session& s, int64_t ageing_us, int64_t now_us) {
+  Int128 num, den;
+  EffectiveFraction(s, ageing_us, now_us, &num, &den);
+  return static_cast<int64_t>(num * 1000 / den);
+}
+
+State::State(EngineOptions opts, std::unique_ptr<Matcher> m)
+    : options(std::move(opts)), matcher(std::move(m)) {
+  for (const ChannelSpec& spec : options.channels) {
+    channel_index.emplace(spec.id.value(), static_cast<uint32_t>(channels.size()));
+    channels.push_back(ChannelState{spec});
+  }
+  matcher->Attach(this);
+}
+
+uint32_t State::FindQueue(const std::string& id) const {
+  auto it = queue_index.find(id);
+  if (it == queue_index.end() || !queues[it->second].live) return kNone;
+  return it->second;
+}
+
+uint32_t State::FindEngineer(const std::string& id) const {
+  auto it = engineer_index.find(id);
+  if (it == engineer_index.end() || !engineers[it->second].live) return kNone;
+  return it->second;
+}
+
+uint32_t State::FindChannel(const std::string& id) const {
+  auto it = channel_index.find(id);
+  return it == channel_index.end() ? kNone : it->second;
+}
+
+uint32_t State::FindSkill(const std::string& id) const {
+  auto it = skill_index.find(id);
+  return it == skill_index.end() ? kNone : it->second;
+}
+
+uint32_t State::InternSkill(const std::string& id) {
+  auto [it, inserted] = skill_index.emplace(id, static_cast<uint32_t>(skill_names.size()));
+  if (inserted) skill_names.push_back(id);
+  return it->second;
+}
+
+Session* State::FindSession(uint64_t id) {
+  auto it = sessions.find(id);
+  return it == sessions.end() ? nullptr : &it->second;
+}
+
+const Session* State::FindSession(uint64_t id) const {
+  auto it = sessions.find(id);
+  return it == sessions.end() ? nullptr : &it->second;
+}
+
+RankInput State::RankInputFor(const EngineerState& e, uint32_t queue) const {
+  RankInput in;
+  in.idle_since_micros = e.idle_since_us;
+  in.budget = e.config.budget;
+  in.spare_budget = e.config.budget - e.used_budget;
+  in.score = e.config.score;
+  in.tier = e.config.tier;
+  const Membership* m = e.Member(queue);
+  in.last_assignment_in_queue = m != nullptr ? m->last_assignment : 0;
+  in.registration_order = e.index;
+  return in;
+}
+
+bool State::MeetsRequirements(const EngineerState& e, const ReqSet& reqs) const {
+  // Both sorted by skill: one merge pass.
+  size_t i = 0;
+  for (const Req& r : reqs) {
+    while (i < e.skills.size() && e.skills[i].skill < r.skill) ++i;
+    if (i == e.skills.size() || e.skills[i].skill != r.skill || e.skills[i].level < r.level) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool State::Eligible(const EngineerState& e, const Session& s) const {
+  if (!e.live || e.presence != Presence::kAvailable) return false;
+  if (!e.ServesQueue(s.queue)) return false;
+  if (!e.HasRoomFor(s.channel)) return false;
+  if (!s.TargetAllows(e.index)) return false;
+  if (s.stage == RoutingStage::kVipTier && e.config.tier < VipMinTier(s)) return false;
+  return MeetsRequirements(e, s.in_force);
+}
+
+}  // namespace omniroute::internal

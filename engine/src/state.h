@@ -1,0 +1,337 @@
+// Internal: the engine's state, shared by the state machine (engine.cc) and the matchers.
+//
+// Names (queue, engineer, skill, channel ids) are interned to dense indices once, when a
+// command arrives; everything below works on indices. Nothing here is part of the public API.
+
+#ifndef OMNIROUTE_ENGINE_SRC_STATE_H_
+#define OMNIROUTE_ENGINE_SRC_STATE_H_
+
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/container/btree_set.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/inlined_vector.h"
+#include "absl/container/node_hash_map.h"
+#include "absl/time/time.h"
+#include "omniroute/engine.h"
+#include "omniroute/strategy.h"
+
+namespace omniroute::internal {
+
+inline constexpr uint32_t kNone = std::numeric_limits<uint32_t>::max();
+
+inline int64_t Micros(absl::Time t) { return absl::ToUnixMicros(t); }
+inline absl::Time FromMicros(int64_t us) { return absl::FromUnixMicros(us); }
+
+// A requirement on an interned skill.
+struct Req {
+  uint32_t skill = 0;
+  int level = 1;
+  friend bool operator==(const Req&, const Req&) = default;
+  friend auto operator<=>(const Req&, const Req&) = default;
+};
+// Sorted by skill, one entry per skill.
+using ReqSet = absl::InlinedVector<Req, 4>;
+
+struct ChannelState {
+  ChannelSpec spec;
+};
+
+struct RelaxStep {
+  int64_t after_us = 0;
+  RelaxAction action = RelaxAction::kLowerLevel;
+  uint32_t skill = kNone;  // kNone: every requirement (kLowerLevel only)
+  int level = 1;
+};
+
+struct QueueState {
+  uint32_t index = 0;
+  bool live = false;
+  QueueConfig config;
+  std::unique_ptr<Strategy> strategy;
+  std::string strategy_name;
+  ReqSet base_reqs;
+  std::vector<RelaxStep> relax;  // sorted by after_us
+  uint32_t overflow_target = kNone;
+  int64_t ageing_us = 0;
+  std::vector<std::pair<uint32_t, int>> channel_limits;  // channel -> max waiting
+  struct InternedTagRule {
+    std::string tag;
+    int boost = 0;
+    std::optional<Req> req;
+  };
+  std::vector<InternedTagRule> tag_rules;
+  // Engineers serving this queue, in registration order.
+  std::vector<uint32_t> members;
+  // Assignments this queue has made; the round-robin strategy ranks on it.
+  uint64_t assignment_counter = 0;
+  // Counters. `waiting_by_channel` counts QUEUED and OFFERED sessions per channel index.
+  int queued = 0;
+  int offered = 0;
+  std::vector<int> waiting_by_channel;
+  // QUEUED sessions by (waiting since, id): the oldest wait for statistics.
+  absl::btree_set<std::pair<int64_t, uint64_t>> waiting_order;
+};
+
+struct EngineerChannel {
+  uint32_t channel = 0;
+  int max = 0;
+  int cost = 0;
+  int active = 0;  // held or reserved
+};
+
+struct Membership {
+  uint32_t queue = 0;
+  uint64_t last_assignment = 0;  // the queue's assignment counter at the last assignment
+};
+
+struct EngineerState {
+  uint32_t index = 0;  // also the registration order
+  bool live = false;
+  EngineerConfig config;
+  absl::InlinedVector<Req, 8> skills;                 // sorted by skill
+  absl::InlinedVector<EngineerChannel, 6> channels;   // sorted by channel
+  absl::InlinedVector<Membership, 4> queues;          // sorted by queue
+  Presence presence = Presence::kOffline;
+  std::string reason;
+  absl::Time presence_since;
+  int64_t idle_since_us = 0;
+  int used_budget = 0;
+  int missed_in_row = 0;
+  absl::btree_set<uint64_t> sessions;  // held (assigned, wrap-up) or directly offered
+  absl::btree_set<uint64_t> grab_offers;  // grab offers this engineer sees
+  // Timer for the end of a presence wrap-up.
+  int64_t timer_at = 0;
+  uint64_t timer_seq = 0;
+
+  int SkillLevel(uint32_t skill) const {
+    for (const Req& r : skills) {
+      if (r.skill == skill) return r.level;
+      if (r.skill > skill) break;
+    }
+    return 0;
+  }
+  const EngineerChannel* Channel(uint32_t channel) const {
+    for (const EngineerChannel& c : channels) {
+      if (c.channel == channel) return &c;
+    }
+    return nullptr;
+  }
+  EngineerChannel* Channel(uint32_t channel) {
+    for (EngineerChannel& c : channels) {
+      if (c.channel == channel) return &c;
+    }
+    return nullptr;
+  }
+  const Membership* Member(uint32_t queue) const {
+    for (const Membership& m : queues) {
+      if (m.queue == queue) return &m;
+    }
+    return nullptr;
+  }
+  bool ServesQueue(uint32_t queue) const { return Member(queue) != nullptr; }
+  // Can take one more session on `channel` now, capacity-wise.
+  bool HasRoomFor(uint32_t channel) const {
+    const EngineerChannel* c = Channel(channel);
+    return c != nullptr && c->active < c->max && config.budget - used_budget >= c->cost;
+  }
+  // Routable at all: available and room for some channel.
+  bool Ready() const {
+    if (!live || presence != Presence::kAvailable) return false;
+    for (const EngineerChannel& c : channels) {
+      if (c.active < c.max && config.budget - used_budget >= c.cost) return true;
+    }
+    return false;
+  }
+};
+
+enum class TimerKind : uint8_t {
+  kSessionRouting = 1,  // stage end, relaxation step or overflow of a QUEUED session
+  kOfferExpiry = 2,
+  kGrabWindow = 3,
+  kWrapUpEnd = 4,
+  kPurge = 5,           // forget a finished session
+  kPresenceEnd = 6,     // engineer's presence wrap-up ends
+};
+
+struct Timer {
+  int64_t at_us = 0;
+  uint64_t seq = 0;
+  TimerKind kind = TimerKind::kSessionRouting;
+  uint64_t target = 0;  // session id, or engineer index for kPresenceEnd
+  friend bool operator<(const Timer& a, const Timer& b) {
+    if (a.at_us != b.at_us) return a.at_us < b.at_us;
+    return a.seq < b.seq;
+  }
+};
+
+struct Claim {
+  uint32_t engineer = 0;
+  uint64_t seq = 0;  // claim order
+};
+
+struct Session {
+  uint64_t id = 0;
+  uint32_t channel = 0;
+  uint32_t queue = 0;
+  CustomerSnapshot customer;
+  std::vector<Requirement> configured;  // for display
+  ReqSet session_reqs;                  // the session's own + tag rule requirements
+  ReqSet base;                          // merged with the queue's
+  ReqSet in_force;                      // after relaxation
+  int base_priority = 0;                // as created (plus escalation boosts)
+  int priority = 0;                     // plus tag rule boosts of the current queue
+  std::vector<std::pair<std::string, std::string>> attributes;
+  std::string intent;
+  std::string bot_summary;
+  SessionState state = SessionState::kQueued;
+  RoutingStage stage = RoutingStage::kQueue;
+  int relax_step = 0;
+  absl::Time created_at;
+  int64_t waiting_since_us = 0;
+  int64_t queue_entered_us = 0;
+  // Targeted stages: engineers (indices) and how long each stage lasts from queue entry.
+  absl::InlinedVector<uint32_t, 2> preferred;
+  uint32_t last_engineer = kNone;
+  bool vip = false;
+  bool overflowed = false;   // targeted stages no longer apply
+  bool transfer_target = false;  // `preferred` holds a transfer target
+  int64_t transfer_timeout_us = 0;
+  // Offer / assignment.
+  uint32_t engineer = kNone;  // direct offer, assigned or wrap-up
+  int cost_taken = 0;
+  absl::InlinedVector<uint32_t, 4> grab_offered;   // still pending
+  absl::InlinedVector<Claim, 4> claims;
+  absl::InlinedVector<uint32_t, 2> declined;
+  // The one timer of this session.
+  int64_t timer_at = 0;
+  uint64_t timer_seq = 0;
+  TimerKind timer_kind = TimerKind::kSessionRouting;
+  // Matcher bookkeeping (the indexed matcher's; others may ignore it).
+  uint32_t index_class = kNone;
+  bool index_targeted = false;
+
+  bool Declined(uint32_t e) const {
+    for (uint32_t d : declined) {
+      if (d == e) return true;
+    }
+    return false;
+  }
+  // Engineers the current stage allows; empty span for kQueue / kVipTier.
+  bool Targeted() const {
+    return stage == RoutingStage::kPreferred || stage == RoutingStage::kLastEngineer;
+  }
+  bool TargetAllows(uint32_t e) const {
+    if (stage == RoutingStage::kPreferred) {
+      for (uint32_t p : preferred) {
+        if (p == e) return true;
+      }
+      return false;
+    }
+    if (stage == RoutingStage::kLastEngineer) return last_engineer == e;
+    return true;
+  }
+};
+
+// Ranking of one session against another for a freed engineer, at time `now`.
+// Returns <0 when `a` goes first.
+int CompareSessions(const Session& a, int64_t ageing_a, const Session& b, int64_t ageing_b,
+                    int64_t now_us);
+// Compares effective priority only (exactly). Returns <0 when `a`'s is higher.
+int CompareEffectivePriority(const Session& a, int64_t ageing_a, const Session& b,
+                             int64_t ageing_b, int64_t now_us);
+// Effective priority in thousandths of a point.
+int64_t EffectivePriorityMilli(const Session& s, int64_t ageing_us, int64_t now_us);
+
+// The result of asking a matcher for engineers.
+struct EngineerChoice {
+  std::vector<uint32_t> engineers;  // best first
+  bool declined_fallback = false;   // only engineers who declined were eligible
+};
+
+// The result of asking a matcher for a session.
+struct SessionChoice {
+  Session* session = nullptr;
+  Session* runner_up = nullptr;
+};
+
+class State;
+
+// Finds engineers for sessions and sessions for engineers. The state machine tells it of
+// every change that may matter; an implementation may index, or may scan the state.
+class Matcher {
+ public:
+  virtual ~Matcher() = default;
+  virtual void Attach(State* state) = 0;
+  // The engineer's presence, load, rank inputs, skills, channels or queues changed (or it
+  // was added or removed).
+  virtual void EngineerChanged(uint32_t engineer) = 0;
+  // A queue was added, reconfigured (strategy, ageing) or removed.
+  virtual void QueueChanged(uint32_t queue) = 0;
+  // The session became QUEUED, or its queue, stage, requirements or priority changed while
+  // QUEUED. Called after the change.
+  virtual void SessionWaiting(Session& session) = 0;
+  // The session is leaving QUEUED. Called before anything about it changes.
+  virtual void SessionLeaving(Session& session) = 0;
+  // Up to `limit` eligible engineers for a QUEUED session, best first: those who have not
+  // declined it, or if there are none, those who have.
+  virtual EngineerChoice FindEngineers(const Session& session, int limit) = 0;
+  // The best QUEUED session `engineer` is eligible for, and the runner-up.
+  virtual SessionChoice FindSession(uint32_t engineer) = 0;
+};
+
+std::unique_ptr<Matcher> MakeIndexedMatcher();
+
+// Everything the engine holds.
+class State {
+ public:
+  explicit State(EngineOptions options, std::unique_ptr<Matcher> matcher);
+
+  EngineOptions options;
+  std::unique_ptr<Matcher> matcher;
+
+  int64_t now_us = 0;
+  uint64_t event_seq = 0;
+  uint64_t timer_seq = 0;
+  uint64_t claim_seq = 0;
+  uint64_t next_session_id = 1;
+
+  std::vector<ChannelState> channels;
+  absl::flat_hash_map<std::string, uint32_t> channel_index;
+  std::vector<std::string> skill_names;
+  absl::flat_hash_map<std::string, uint32_t> skill_index;
+  std::vector<QueueState> queues;
+  absl::flat_hash_map<std::string, uint32_t> queue_index;
+  std::vector<EngineerState> engineers;
+  absl::flat_hash_map<std::string, uint32_t> engineer_index;
+  absl::node_hash_map<uint64_t, Session> sessions;
+  absl::btree_set<Timer> timers;
+
+  // Lookups: kNone when unknown (or removed).
+  uint32_t FindQueue(const std::string& id) const;
+  uint32_t FindEngineer(const std::string& id) const;
+  uint32_t FindChannel(const std::string& id) const;
+  uint32_t FindSkill(const std::string& id) const;  // kNone if never seen
+  uint32_t InternSkill(const std::string& id);
+  Session* FindSession(uint64_t id);
+  const Session* FindSession(uint64_t id) const;
+
+  RankInput RankInputFor(const EngineerState& e, uint32_t queue) const;
+  RankKey Rank(const EngineerState& e, uint32_t queue) const {
+    return queues[queue].strategy->Rank(RankInputFor(e, queue));
+  }
+  // The engineer meets every requirement in force, the stage's restriction and has room on
+  // the session's channel; presence and queue membership are checked too.
+  bool Eligible(const EngineerState& e, const Session& s) const;
+  bool MeetsRequirements(const EngineerState& e, const ReqSet& reqs) const;
+  Tier VipMinTier(const Session& s) const { return queues[s.queue].config.vip_min_tier; }
+};
+
+}  // namespace omniroute::internal
+
+#endif  // OMNIROUTE_ENGINE_SRC_STATE_H_
