@@ -61,6 +61,7 @@ TEST(EngineSmokeTest, RoutesACallToTheLongestIdleQualifiedEngineer) {
   ASSERT_TRUE(engine.Apply(s, t, &ev).ok());
   ASSERT_EQ(ev.size(), 2u) << Dump(ev);
   EXPECT_EQ(ev[1].engineer, EngineerId("c")) << Dump(ev);
+  ASSERT_TRUE(engine.Apply(AcceptOffer{ev[0].session, EngineerId("c")}, t, &ev).ok());
 
   ASSERT_TRUE(engine.Apply(CompleteSession{id, EngineerId("b")}, t, &ev).ok());
   EXPECT_EQ(engine.GetSession(id)->state, SessionState::kWrapUp);
