@@ -83,7 +83,7 @@ int main() {
   const SessionId call_id = LastCreated(engine);
   Do(engine, AcceptOffer{call_id, EngineerId("li.na")}, absl::Seconds(2));
 
-  // A WeChat chat from a customer whose favourite engineer is zhao.lei.
+  // A WeChat chat from a customer whose favourite engineer is zhao.lei: offered to him first.
   CreateSession chat;
   chat.channel = ChannelId("wechat");
   chat.queue = QueueId("repair");
@@ -91,9 +91,21 @@ int main() {
   chat.customer.preferred_engineers = {EngineerId("zhao.lei")};
   Do(engine, chat, absl::Seconds(1));
   const SessionId chat_id = LastCreated(engine);
-  Do(engine, RejectOffer{chat_id, EngineerId("zhao.lei"), "on a break soon"}, absl::Seconds(3));
+  Do(engine, AcceptOffer{chat_id, EngineerId("zhao.lei")}, absl::Seconds(2));
 
-  // The robot chat answers first; the customer asks for a human.
+  // An app chat: the engineer offered it rejects, and the next in line gets it.
+  CreateSession app;
+  app.channel = ChannelId("app");
+  app.queue = QueueId("repair");
+  app.customer.id = CustomerId("app-user-7731");
+  Do(engine, app, absl::Seconds(1));
+  const SessionId app_id = LastCreated(engine);
+  const std::string first = engine.GetSession(app_id)->engineer.value();
+  Do(engine, RejectOffer{app_id, EngineerId(first), "going on a break"}, absl::Seconds(3));
+  Do(engine, AcceptOffer{app_id, engine.GetSession(app_id)->engineer}, absl::Seconds(2));
+
+  // The robot chat answers first; the VIP customer asks for a human. The queue is in grab
+  // mode: the best-rated elite-or-better engineers see it, and the best ranked claimant wins.
   CreateSession bot;
   bot.channel = ChannelId("robot_chat");
   bot.queue = QueueId("vip-care");
@@ -104,19 +116,15 @@ int main() {
   Do(engine,
      EscalateSession{bot_id, "screen-flicker", "Customer tried a restart; flicker persists.",
                      QueueId(), {}, 10},
-     absl::Seconds(40));
-  for (const char* who : {"chen.jie", "zhang.min"}) {
-    Do(engine, ClaimOffer{bot_id, EngineerId(who)}, absl::Seconds(1));
+     absl::Seconds(20));
+  const std::vector<EngineerId> offered_to = engine.GetSession(bot_id)->offered_to;
+  for (const EngineerId& who : offered_to) {
+    Do(engine, ClaimOffer{bot_id, who}, absl::Seconds(1));
   }
-  // The window closes: the best-ranked claimant wins.
-  std::vector<Event> events;
-  now += absl::Seconds(5);
-  std::printf("Advance (grab window closes)\n");
-  engine.Advance(now, &events);
-  Show(events);
 
   Do(engine, CompleteSession{call_id, EngineerId("li.na")}, absl::Seconds(120));
   Do(engine, EndWrapUp{call_id, EngineerId("li.na")}, absl::Seconds(10));
+  (void)chat_id;
 
   // A request that is refused changes nothing and says why.
   Do(engine, AcceptOffer{call_id, EngineerId("wang.wei")}, absl::Seconds(1));
