@@ -815,13 +815,18 @@ RoutingPoint ComputeRouting(const State& st, const Session& s, int64_t elapsed) 
       int64_t length;
     };
     bool last_is_preferred = false;
-    for (uint32_t pe : s.preferred) last_is_preferred |= pe == s.last_engineer;
+    bool preferred_left = false;  // a preferred engineer who has not declined
+    for (uint32_t pe : s.preferred) {
+      last_is_preferred |= pe == s.last_engineer;
+      preferred_left |= !s.Declined(pe);
+    }
     const Stage stages[] = {
-        {RoutingStage::kPreferred, !s.preferred.empty(),
+        {RoutingStage::kPreferred, preferred_left,
          s.transfer_target ? s.transfer_timeout_us
                            : absl::ToInt64Microseconds(q.config.preferred_timeout)},
         {RoutingStage::kLastEngineer,
-         s.last_engineer != kNone && !last_is_preferred && !s.transfer_target,
+         s.last_engineer != kNone && !last_is_preferred && !s.transfer_target &&
+             !s.Declined(s.last_engineer),
          absl::ToInt64Microseconds(q.config.last_engineer_timeout)},
         {RoutingStage::kVipTier, s.vip, absl::ToInt64Microseconds(q.config.vip_timeout)},
     };

@@ -226,14 +226,16 @@ struct Session {
   bool Targeted() const {
     return stage == RoutingStage::kPreferred || stage == RoutingStage::kLastEngineer;
   }
+  // A target who declined the session is no longer a target: the customer's favourite said
+  // no, so the session moves on rather than coming straight back to them.
   bool TargetAllows(uint32_t e) const {
     if (stage == RoutingStage::kPreferred) {
       for (uint32_t p : preferred) {
-        if (p == e) return true;
+        if (p == e) return !Declined(e);
       }
       return false;
     }
-    if (stage == RoutingStage::kLastEngineer) return last_engineer == e;
+    if (stage == RoutingStage::kLastEngineer) return last_engineer == e && !Declined(e);
     return true;
   }
 };
