@@ -930,6 +930,20 @@ void Machine::EnterQueue(Session& s, uint32_t queue, bool keep_wait) {
   s.queue = queue;
   s.queue_entered_us = st_.now_us;
   if (!keep_wait) s.waiting_since_us = st_.now_us;
+  if (!s.transfer_target) {
+    // The customer's engineers as they are now (an overflow skips these stages anyway).
+    s.preferred.clear();
+    for (const EngineerId& pe : s.customer.preferred_engineers) {
+      const uint32_t e = st_.FindEngineer(pe.value());
+      if (e != kNone &&
+          std::find(s.preferred.begin(), s.preferred.end(), e) == s.preferred.end()) {
+        s.preferred.push_back(e);
+      }
+    }
+    s.last_engineer = s.customer.last_engineer.empty()
+                          ? kNone
+                          : st_.FindEngineer(s.customer.last_engineer.value());
+  }
   ComputeBase(s);
   const QueueState& q = st_.queues[queue];
   s.vip = s.customer.vip_level > 0 && s.customer.vip_level >= q.config.vip_min_level;
@@ -972,6 +986,7 @@ void Machine::Requeue(Session& s) {
   s.grab_offered.clear();
   s.claims.clear();
   s.state = SessionState::kQueued;
+  ComputeBase(s);  // the queue may have been reconfigured while the offer was out
   if (!Reevaluate(s, /*emit=*/true, /*indexed=*/false)) return;
   MarkWaiting(s);
 }
@@ -991,7 +1006,6 @@ void Machine::Overflow(Session& s, bool indexed) {
                            " in queue");
   s.overflowed = true;
   s.transfer_target = false;
-  s.preferred.clear();
   EnterQueue(s, target, /*keep_wait=*/true);
 }
 
@@ -1074,15 +1088,6 @@ absl::Status Machine::Do(const CreateSession& c) {
   s.created_at = internal::FromMicros(st_.now_us);
   s.waiting_since_us = st_.now_us;
   s.queue_entered_us = st_.now_us;
-  for (const EngineerId& pe : c.customer.preferred_engineers) {
-    const uint32_t e = st_.FindEngineer(pe.value());
-    if (e != kNone && std::find(s.preferred.begin(), s.preferred.end(), e) == s.preferred.end()) {
-      s.preferred.push_back(e);
-    }
-  }
-  if (!c.customer.last_engineer.empty()) {
-    s.last_engineer = st_.FindEngineer(c.customer.last_engineer.value());
-  }
   ComputeBase(s);
   s.in_force = s.base;
   s.state = bot ? SessionState::kBot : SessionState::kQueued;
