@@ -465,12 +465,17 @@ absl::Status Machine::Do(const RemoveQueue& c) {
   absl::StatusOr<uint32_t> qi = LookupQueue("queue", c.queue);
   if (!qi.ok()) return qi.status();
   QueueState& q = st_.queues[*qi];
+  // Name the smallest blocking session: hash-map order differs between engines.
+  const Session* blocking = nullptr;
   for (const auto& [id, s] : st_.sessions) {
-    if (s.queue == *qi && !IsTerminal(s.state)) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("queue \"", c.queue.value(), "\" still has session ", id, " (",
-                       SessionStateName(s.state), ")"));
+    if (s.queue == *qi && !IsTerminal(s.state) && (blocking == nullptr || id < blocking->id)) {
+      blocking = &s;
     }
+  }
+  if (blocking != nullptr) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("queue \"", c.queue.value(), "\" still has session ", blocking->id, " (",
+                     SessionStateName(blocking->state), ")"));
   }
   for (const QueueState& other : st_.queues) {
     if (other.live && other.overflow_target == *qi) {

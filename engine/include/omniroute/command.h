@@ -35,8 +35,8 @@ struct UpsertQueue {
   QueueConfig config;
 };
 
-// Removes a queue. Refused while sessions wait, are offered or assigned in it, or another
-// queue overflows into it. Engineers stop serving it.
+// Removes a queue. Refused while any unfinished session (BOT, QUEUED, OFFERED, ASSIGNED,
+// WRAP_UP) belongs to it, or another queue overflows into it. Engineers stop serving it.
 struct RemoveQueue {
   QueueId queue;
 };
