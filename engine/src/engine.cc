@@ -213,7 +213,7 @@ void Machine::FireTimer(const Timer& t) {
       ev.engineer = e.config.id;
       ev.state = SessionState::kQueued;
       Release(*s, e);
-      s->declined.push_back(e.index);
+      if (!s->Declined(e.index)) s->declined.push_back(e.index);
       ++e.missed_in_row;
       Requeue(*s);
       PushEngineer(e.index);
@@ -1315,7 +1315,7 @@ absl::Status Machine::Do(const RejectOffer& c) {
     ev.detail = c.reason;
     e.missed_in_row = 0;
     Release(s, e);
-    s.declined.push_back(e.index);
+    if (!s.Declined(e.index)) s.declined.push_back(e.index);
     Requeue(s);
     PushEngineer(e.index);
     return absl::OkStatus();
