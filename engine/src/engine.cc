@@ -153,12 +153,12 @@ void Machine::SetTimer(Session& s, TimerKind kind, int64_t at_us) {
   s.timer_at = at_us;
   s.timer_seq = ++st_.timer_seq;
   s.timer_kind = kind;
-  st_.timers.insert(Timer{at_us, s.timer_seq, kind, s.id});
+  st_.timers.Push(Timer{at_us, s.timer_seq, kind, s.id});
 }
 
 void Machine::ClearTimer(Session& s) {
   if (s.timer_seq == 0) return;
-  st_.timers.erase(Timer{s.timer_at, s.timer_seq, s.timer_kind, s.id});
+  st_.timers.Cancelled();
   s.timer_seq = 0;
   s.timer_at = 0;
 }
@@ -167,20 +167,24 @@ void Machine::SetEngineerTimer(EngineerState& e, int64_t at_us) {
   ClearEngineerTimer(e);
   e.timer_at = at_us;
   e.timer_seq = ++st_.timer_seq;
-  st_.timers.insert(Timer{at_us, e.timer_seq, TimerKind::kPresenceEnd, e.index});
+  st_.timers.Push(Timer{at_us, e.timer_seq, TimerKind::kPresenceEnd, e.index});
 }
 
 void Machine::ClearEngineerTimer(EngineerState& e) {
   if (e.timer_seq == 0) return;
-  st_.timers.erase(Timer{e.timer_at, e.timer_seq, TimerKind::kPresenceEnd, e.index});
+  st_.timers.Cancelled();
   e.timer_seq = 0;
   e.timer_at = 0;
 }
 
 void Machine::Advance(int64_t now_us) {
-  while (!st_.timers.empty() && st_.timers.begin()->at_us <= now_us) {
-    const Timer t = *st_.timers.begin();
-    st_.timers.erase(st_.timers.begin());
+  while (!st_.timers.empty() && st_.timers.top().at_us <= now_us) {
+    const Timer t = st_.timers.top();
+    st_.timers.Pop();
+    if (!st_.TimerLive(t)) {
+      st_.timers.StalePopped();
+      continue;
+    }
     st_.now_us = std::max(st_.now_us, t.at_us);
     FireTimer(t);
     Dispatch();
@@ -1678,17 +1682,21 @@ Engine::~Engine() = default;
 absl::Status Engine::Apply(const Command& command, absl::Time now, std::vector<Event>* events) {
   Machine m(*state_, events);
   m.Advance(internal::Micros(now));
-  return m.Apply(command);
+  absl::Status status = m.Apply(command);
+  state_->TidyTimers();
+  return status;
 }
 
 void Engine::Advance(absl::Time now, std::vector<Event>* events) {
   Machine m(*state_, events);
   m.Advance(internal::Micros(now));
+  state_->TidyTimers();
 }
 
 std::optional<absl::Time> Engine::NextDeadline() const {
+  // Apply and Advance leave no stale timer on top.
   if (state_->timers.empty()) return std::nullopt;
-  return internal::FromMicros(state_->timers.begin()->at_us);
+  return internal::FromMicros(state_->timers.top().at_us);
 }
 
 absl::Time Engine::now() const { return internal::FromMicros(state_->now_us); }

@@ -225,7 +225,9 @@ std::string Engine::DumpState() const {
                     " intent=", s.intent, " summary=", s.bot_summary,
                     " timer=", s.timer_at, "#", s.timer_seq, "\n");
   }
-  for (const internal::Timer& t : st.timers) {
+  for (const internal::Timer& t : st.timers.Sorted([&st](const internal::Timer& x) {
+         return st.TimerLive(x);
+       })) {
     absl::StrAppend(&out, "timer ", t.at_us, " #", t.seq, " ", TimerKindName(t.kind), " ",
                     t.target, "\n");
   }

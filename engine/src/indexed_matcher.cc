@@ -1,19 +1,25 @@
 // The indexed matcher: finds the engineer for a session, and the session for an engineer,
 // without scanning everyone. See docs/ARCHITECTURE.md ("Matching") for the complexity.
 //
-// Engineer side: per queue, the *ready* engineers (available, room on some channel) sorted
-// by the queue strategy's rank key. Routing a session walks this set from the best key and
-// stops at the first engineers that pass the exact eligibility check (channel room, skills,
-// tier); targeted sessions (preferred / last engineer) look only at their targets.
+// Engineer side: per (queue, channel, level), the engineers available with room for one more
+// session on that channel, sorted by the queue strategy's rank key. "Level" is the engineer's
+// proficiency in the queue's primary skill (its first configured requirement), 0 to 5, so a
+// session needing that skill at level L merges the buckets L..5 and never meets an engineer
+// on the wrong channel, without room, or below the primary level. Routing a session walks the
+// merged buckets from the best key and stops at the first engineers that pass the exact
+// eligibility check (other skills, tier); targeted sessions (preferred / last engineer) look
+// only at their targets.
 //
 // Session side: per queue, QUEUED sessions are grouped in *classes* of equal
 // (requirements in force, channel, VIP minimum tier); within a class they are sorted by the
 // queue's ordering (effective priority, then wait, then id), which is static because all
-// sessions of a queue age at the same rate. A freed engineer checks each non-empty class of
-// the queues it serves once (one eligibility test per class, not per session) and compares
-// the class heads. Sessions in a targeted stage sit in a per-engineer set instead.
+// sessions of a queue age at the same rate. A freed engineer checks, for each queue it serves
+// and each channel it has room on, the non-empty classes once (one eligibility test per
+// class, not per session) and compares the class heads. Sessions in a targeted stage sit in a
+// per-engineer set instead.
 
 #include <algorithm>
+#include <array>
 #include <utility>
 #include <vector>
 
@@ -39,6 +45,7 @@ struct SessionKey {
   int64_t order = 0;  // smaller first: waiting_since - priority * ageing, or -priority
   int64_t waiting_since = 0;
   uint64_t id = 0;
+  Session* session = nullptr;  // not part of the order; sessions do not move
   friend bool operator<(const SessionKey& a, const SessionKey& b) {
     if (a.order != b.order) return a.order < b.order;
     if (a.waiting_since != b.waiting_since) return a.waiting_since < b.waiting_since;
@@ -61,14 +68,38 @@ struct ClassKey {
 struct SessionClass {
   ClassKey key;
   absl::btree_set<SessionKey> sessions;
-  size_t nonempty_pos = 0;  // position in the queue's `nonempty` list while non-empty
+  size_t nonempty_pos = 0;  // position in the queue's channel's `nonempty` list
 };
 
+inline constexpr int kLevels = 6;  // proficiency 0 (none) to 5
+using ReadySet = absl::btree_set<RankEntry>;
+
 struct QueueIndex {
-  absl::btree_set<RankEntry> ready;
+  uint32_t primary_skill = kNone;
+  // [channel][level]: engineers with room for one more session on the channel.
+  std::vector<std::array<ReadySet, kLevels>> ready;
   std::vector<SessionClass> classes;
   absl::flat_hash_map<ClassKey, uint32_t> class_of;
-  std::vector<uint32_t> nonempty;
+  // [channel]: non-empty classes.
+  std::vector<std::vector<uint32_t>> nonempty;
+
+  ReadySet& Ready(uint32_t channel, int level) {
+    if (channel >= ready.size()) ready.resize(channel + 1);
+    return ready[channel][level];
+  }
+  std::vector<uint32_t>& Nonempty(uint32_t channel) {
+    if (channel >= nonempty.size()) nonempty.resize(channel + 1);
+    return nonempty[channel];
+  }
+};
+
+// Where an engineer sits in one ready set.
+struct ReadyEntry {
+  uint32_t queue = 0;
+  uint32_t channel = 0;
+  int level = 0;
+  RankKey key;
+  friend bool operator==(const ReadyEntry&, const ReadyEntry&) = default;
 };
 
 class IndexedMatcher final : public Matcher {
@@ -79,36 +110,55 @@ class IndexedMatcher final : public Matcher {
     if (e >= entries_.size()) entries_.resize(e + 1);
     if (e >= targeted_.size()) targeted_.resize(e + 1);
     const EngineerState& eng = st_->engineers[e];
-    auto& entries = entries_[e];
-    absl::InlinedVector<std::pair<uint32_t, RankKey>, 4> wanted;
-    if (eng.Ready()) {
+    absl::InlinedVector<ReadyEntry, 8> wanted;
+    if (eng.live && eng.presence == Presence::kAvailable) {
       for (const Membership& m : eng.queues) {
-        if (st_->queues[m.queue].live) wanted.emplace_back(m.queue, st_->Rank(eng, m.queue));
+        if (!st_->queues[m.queue].live) continue;
+        const RankKey key = st_->Rank(eng, m.queue);
+        const int level = LevelIn(eng, m.queue);
+        for (const EngineerChannel& c : eng.channels) {
+          if (eng.HasRoomFor(c.channel)) wanted.push_back({m.queue, c.channel, level, key});
+        }
       }
     }
+    auto& entries = entries_[e];
     if (wanted == entries) return;
-    for (const auto& [q, key] : entries) Queue(q).ready.erase(RankEntry{key, e});
-    for (const auto& [q, key] : wanted) Queue(q).ready.insert(RankEntry{key, e});
+    for (const ReadyEntry& r : entries) {
+      if (std::find(wanted.begin(), wanted.end(), r) == wanted.end()) {
+        Queue(r.queue).Ready(r.channel, r.level).erase(RankEntry{r.key, e});
+      }
+    }
+    for (const ReadyEntry& r : wanted) {
+      if (std::find(entries.begin(), entries.end(), r) == entries.end()) {
+        Queue(r.queue).Ready(r.channel, r.level).insert(RankEntry{r.key, e});
+      }
+    }
     entries = std::move(wanted);
   }
 
   void QueueChanged(uint32_t q) override {
-    // The strategy may have changed: re-rank every ready member. Waiting sessions were taken
-    // out by the engine before the change and are put back after it.
+    // The strategy or the primary skill may have changed: take every engineer out of the
+    // queue's ready sets and put the members back. Waiting sessions were taken out by the
+    // engine before the change and are put back after it.
     QueueIndex& qi = Queue(q);
-    std::vector<uint32_t> affected;
-    for (const RankEntry& r : qi.ready) affected.push_back(r.engineer);
-    for (uint32_t e : affected) {
-      auto& entries = entries_[e];
-      for (auto& [queue, key] : entries) {
-        if (queue == q) qi.ready.erase(RankEntry{key, e});
+    for (auto& levels : qi.ready) {
+      for (ReadySet& set : levels) {
+        for (const RankEntry& r : set) {
+          auto& entries = entries_[r.engineer];
+          entries.erase(std::remove_if(entries.begin(), entries.end(),
+                                       [q](const ReadyEntry& x) { return x.queue == q; }),
+                        entries.end());
+        }
+        set.clear();
       }
-      entries.erase(std::remove_if(entries.begin(), entries.end(),
-                                   [q](const auto& p) { return p.first == q; }),
-                    entries.end());
     }
-    if (!st_->queues[q].live) return;
-    for (uint32_t e : st_->queues[q].members) EngineerChanged(e);
+    const QueueState& queue = st_->queues[q];
+    qi.primary_skill = kNone;
+    if (!queue.live) return;
+    if (!queue.config.requirements.empty()) {
+      qi.primary_skill = st_->FindSkill(queue.config.requirements.front().skill.value());
+    }
+    for (uint32_t e : queue.members) EngineerChanged(e);
   }
 
   void SessionWaiting(Session& s) override {
@@ -126,8 +176,9 @@ class IndexedMatcher final : public Matcher {
     const uint32_t c = it->second;
     SessionClass& cls = qi.classes[c];
     if (cls.sessions.empty()) {
-      cls.nonempty_pos = qi.nonempty.size();
-      qi.nonempty.push_back(c);
+      std::vector<uint32_t>& nonempty = qi.Nonempty(s.channel);
+      cls.nonempty_pos = nonempty.size();
+      nonempty.push_back(c);
     }
     s.index_class = c;
     cls.sessions.insert(KeyOf(s));
@@ -144,10 +195,11 @@ class IndexedMatcher final : public Matcher {
     SessionClass& cls = qi.classes[s.index_class];
     cls.sessions.erase(KeyOf(s));
     if (cls.sessions.empty()) {
-      const uint32_t moved = qi.nonempty.back();
-      qi.nonempty[cls.nonempty_pos] = moved;
+      std::vector<uint32_t>& nonempty = qi.Nonempty(cls.key.channel);
+      const uint32_t moved = nonempty.back();
+      nonempty[cls.nonempty_pos] = moved;
       qi.classes[moved].nonempty_pos = cls.nonempty_pos;
-      qi.nonempty.pop_back();
+      nonempty.pop_back();
     }
     s.index_class = kNone;
   }
@@ -175,9 +227,31 @@ class IndexedMatcher final : public Matcher {
         consider(r.engineer);
       }
     } else {
-      for (const RankEntry& r : Queue(s.queue).ready) {
-        if (st_->Eligible(st_->engineers[r.engineer], s)) consider(r.engineer);
-        if (static_cast<int>(choice.engineers.size()) == limit) break;
+      // Merge the level buckets the session accepts, best key first.
+      QueueIndex& qi = Queue(s.queue);
+      int min_level = 0;
+      if (qi.primary_skill != kNone) {
+        for (const Req& r : s.in_force) {
+          if (r.skill == qi.primary_skill) min_level = r.level;
+        }
+      }
+      struct Cursor {
+        ReadySet::const_iterator it, end;
+      };
+      absl::InlinedVector<Cursor, kLevels> cursors;
+      for (int level = min_level; level < kLevels; ++level) {
+        const ReadySet& set = qi.Ready(s.channel, level);
+        if (!set.empty()) cursors.push_back({set.begin(), set.end()});
+      }
+      while (static_cast<int>(choice.engineers.size()) < limit) {
+        Cursor* best = nullptr;
+        for (Cursor& c : cursors) {
+          if (c.it != c.end && (best == nullptr || *c.it < *best->it)) best = &c;
+        }
+        if (best == nullptr) break;
+        const uint32_t e = best->it->engineer;
+        ++best->it;
+        if (st_->Eligible(st_->engineers[e], s)) consider(e);
       }
     }
     if (choice.engineers.empty() && !declined.empty()) {
@@ -200,8 +274,7 @@ class IndexedMatcher final : public Matcher {
         best.session = s;
       } else if (best.runner_up == nullptr ||
                  CompareSessions(*s, ageing, *best.runner_up,
-                                 st_->queues[best.runner_up->queue].ageing_us,
-                                 st_->now_us) < 0) {
+                                 st_->queues[best.runner_up->queue].ageing_us, st_->now_us) < 0) {
         best.runner_up = s;
       }
     };
@@ -214,18 +287,21 @@ class IndexedMatcher final : public Matcher {
     for (const Membership& m : eng.queues) {
       if (m.queue >= queues_.size()) continue;
       QueueIndex& qi = queues_[m.queue];
-      for (uint32_t c : qi.nonempty) {
-        const SessionClass& cls = qi.classes[c];
-        if (!eng.HasRoomFor(cls.key.channel)) continue;
-        if (cls.key.min_tier != 0 && static_cast<int>(eng.config.tier) < cls.key.min_tier) {
-          continue;
-        }
-        if (!st_->MeetsRequirements(eng, cls.key.reqs)) continue;
-        // The head, and the one after it as a possible runner-up.
-        int taken = 0;
-        for (const SessionKey& k : cls.sessions) {
-          consider(st_->FindSession(k.id));
-          if (++taken == 2) break;
+      for (const EngineerChannel& ch : eng.channels) {
+        if (ch.channel >= qi.nonempty.size() || qi.nonempty[ch.channel].empty()) continue;
+        if (!eng.HasRoomFor(ch.channel)) continue;
+        for (uint32_t c : qi.nonempty[ch.channel]) {
+          const SessionClass& cls = qi.classes[c];
+          if (cls.key.min_tier != 0 && static_cast<int>(eng.config.tier) < cls.key.min_tier) {
+            continue;
+          }
+          if (!st_->MeetsRequirements(eng, cls.key.reqs)) continue;
+          // The head, and the one after it as a possible runner-up.
+          int taken = 0;
+          for (const SessionKey& k : cls.sessions) {
+            consider(k.session);
+            if (++taken == 2) break;
+          }
         }
       }
     }
@@ -233,18 +309,24 @@ class IndexedMatcher final : public Matcher {
   }
 
  private:
+  int LevelIn(const EngineerState& e, uint32_t q) {
+    const uint32_t primary = Queue(q).primary_skill;
+    return primary == kNone ? 0 : e.SkillLevel(primary);
+  }
+
   QueueIndex& Queue(uint32_t q) {
     if (q >= queues_.size()) queues_.resize(q + 1);
     return queues_[q];
   }
 
-  SessionKey KeyOf(const Session& s) const {
+  SessionKey KeyOf(Session& s) const {
     const int64_t ageing = st_->queues[s.queue].ageing_us;
     SessionKey k;
     k.order = ageing > 0 ? s.waiting_since_us - static_cast<int64_t>(s.priority) * ageing
                          : -static_cast<int64_t>(s.priority);
     k.waiting_since = s.waiting_since_us;
     k.id = s.id;
+    k.session = &s;
     return k;
   }
 
@@ -263,8 +345,8 @@ class IndexedMatcher final : public Matcher {
 
   State* st_ = nullptr;
   std::vector<QueueIndex> queues_;
-  // Per engineer: the (queue, key) entries it has in the ready sets.
-  std::vector<absl::InlinedVector<std::pair<uint32_t, RankKey>, 4>> entries_;
+  // Per engineer: where it sits in the ready sets.
+  std::vector<absl::InlinedVector<ReadyEntry, 8>> entries_;
   // Per engineer: QUEUED sessions in a targeted stage naming it.
   std::vector<absl::btree_set<uint64_t>> targeted_;
 };

@@ -94,6 +94,12 @@ const Session* State::FindSession(uint64_t id) const {
   return it == sessions.end() ? nullptr : &it->second;
 }
 
+bool State::TimerLive(const Timer& t) const {
+  if (t.kind == TimerKind::kPresenceEnd) return engineers[t.target].timer_seq == t.seq;
+  const Session* s = FindSession(t.target);
+  return s != nullptr && s->timer_seq == t.seq;
+}
+
 RankInput State::RankInputFor(const EngineerState& e, uint32_t queue) const {
   RankInput in;
   in.idle_since_micros = e.idle_since_us;

@@ -6,6 +6,7 @@
 #ifndef OMNIROUTE_ENGINE_SRC_STATE_H_
 #define OMNIROUTE_ENGINE_SRC_STATE_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <memory>
@@ -170,6 +171,58 @@ struct Timer {
   }
 };
 
+// Pending timers: a binary min-heap on (due time, sequence). Cancelling a timer only marks
+// it stale (its owner forgets the sequence number); stale entries are skipped when they reach
+// the top, and the heap is rebuilt when they outnumber the live ones. This keeps setting and
+// cancelling a timer at one cheap heap push, where an ordered tree would pay two.
+class TimerQueue {
+ public:
+  void Push(const Timer& t) {
+    heap_.push_back(t);
+    std::push_heap(heap_.begin(), heap_.end(), Later);
+  }
+  // One entry went stale.
+  void Cancelled() { ++stale_; }
+  bool empty() const { return heap_.empty(); }
+  const Timer& top() const { return heap_.front(); }
+  void Pop() {
+    std::pop_heap(heap_.begin(), heap_.end(), Later);
+    heap_.pop_back();
+  }
+  // A stale entry was popped.
+  void StalePopped() { --stale_; }
+  size_t stale() const { return stale_; }
+  size_t size() const { return heap_.size(); }
+  // Drops stale entries from the top, and rebuilds without them when they are many.
+  template <typename Live>
+  void Tidy(Live live) {
+    while (!heap_.empty() && !live(heap_.front())) {
+      Pop();
+      StalePopped();
+    }
+    if (stale_ > 1024 && stale_ * 2 > heap_.size()) {
+      std::erase_if(heap_, [&live](const Timer& t) { return !live(t); });
+      std::make_heap(heap_.begin(), heap_.end(), Later);
+      stale_ = 0;
+    }
+  }
+  // The live timers in firing order.
+  template <typename Live>
+  std::vector<Timer> Sorted(Live live) const {
+    std::vector<Timer> out;
+    for (const Timer& t : heap_) {
+      if (live(t)) out.push_back(t);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+
+ private:
+  static bool Later(const Timer& a, const Timer& b) { return b < a; }
+  std::vector<Timer> heap_;
+  size_t stale_ = 0;
+};
+
 struct Claim {
   uint32_t engineer = 0;
   uint64_t seq = 0;  // claim order
@@ -312,7 +365,12 @@ class State {
   std::vector<EngineerState> engineers;
   absl::flat_hash_map<std::string, uint32_t> engineer_index;
   absl::node_hash_map<uint64_t, Session> sessions;
-  absl::btree_set<Timer> timers;
+  TimerQueue timers;
+  // The timer is still the current one of its session or engineer.
+  bool TimerLive(const Timer& t) const;
+  void TidyTimers() {
+    timers.Tidy([this](const Timer& t) { return TimerLive(t); });
+  }
 
   // Lookups: kNone when unknown (or removed).
   uint32_t FindQueue(const std::string& id) const;
