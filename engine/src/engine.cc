@@ -153,7 +153,7 @@ void Machine::SetTimer(Session& s, TimerKind kind, int64_t at_us) {
   s.timer_at = at_us;
   s.timer_seq = ++st_.timer_seq;
   s.timer_kind = kind;
-  st_.timers.Push(Timer{at_us, s.timer_seq, kind, s.id});
+  st_.timers.Push(Timer{at_us, s.timer_seq, kind, s.slot});
 }
 
 void Machine::ClearTimer(Session& s) {
@@ -200,8 +200,7 @@ void Machine::FireTimer(const Timer& t) {
     ChangePresence(e, Presence::kAvailable, "", absl::ZeroDuration());
     return;
   }
-  Session* s = st_.FindSession(t.target);
-  if (s == nullptr) return;
+  Session* s = &st_.session_slab[t.target];
   s->timer_seq = 0;
   s->timer_at = 0;
   switch (t.kind) {
@@ -234,7 +233,7 @@ void Machine::FireTimer(const Timer& t) {
       if (s->state == SessionState::kWrapUp) Finish(*s, SessionState::kCompleted);
       break;
     case TimerKind::kPurge:
-      if (IsTerminal(s->state)) st_.sessions.erase(s->id);
+      if (IsTerminal(s->state)) st_.DropSession(*s);
       break;
     case TimerKind::kPresenceEnd:
       break;
@@ -471,11 +470,11 @@ absl::Status Machine::Do(const RemoveQueue& c) {
   QueueState& q = st_.queues[*qi];
   // Name the smallest blocking session: hash-map order differs between engines.
   const Session* blocking = nullptr;
-  for (const auto& [id, s] : st_.sessions) {
-    if (s.queue == *qi && !IsTerminal(s.state) && (blocking == nullptr || id < blocking->id)) {
+  st_.ForEachSession([&](const Session& s) {
+    if (s.queue == *qi && !IsTerminal(s.state) && (blocking == nullptr || s.id < blocking->id)) {
       blocking = &s;
     }
-  }
+  });
   if (blocking != nullptr) {
     return absl::FailedPreconditionError(
         absl::StrCat("queue \"", c.queue.value(), "\" still has session ", blocking->id, " (",
@@ -1077,12 +1076,11 @@ absl::Status Machine::Do(const CreateSession& c) {
 
   uint64_t id = c.id.value();
   if (id == 0) {
-    while (st_.sessions.contains(st_.next_session_id)) ++st_.next_session_id;
+    while (st_.session_slot.contains(st_.next_session_id)) ++st_.next_session_id;
     id = st_.next_session_id;
   }
   st_.next_session_id = std::max(st_.next_session_id, id + 1);
-  Session& s = st_.sessions[id];
-  s.id = id;
+  Session& s = st_.NewSession(id);
   s.channel = ch;
   s.queue = *qi;
   s.customer = c.customer;

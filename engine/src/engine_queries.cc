@@ -140,8 +140,8 @@ std::optional<SessionInfo> Engine::GetSession(SessionId id) const {
 
 std::vector<SessionId> Engine::ListSessions() const {
   std::vector<SessionId> out;
-  out.reserve(state_->sessions.size());
-  for (const auto& [id, s] : state_->sessions) out.push_back(SessionId(id));
+  out.reserve(state_->session_count());
+  state_->ForEachSession([&out](const Session& s) { out.push_back(SessionId(s.id)); });
   std::sort(out.begin(), out.end());
   return out;
 }
@@ -229,7 +229,10 @@ std::string Engine::DumpState() const {
          return st.TimerLive(x);
        })) {
     absl::StrAppend(&out, "timer ", t.at_us, " #", t.seq, " ", TimerKindName(t.kind), " ",
-                    t.target, "\n");
+                    t.kind == internal::TimerKind::kPresenceEnd
+                        ? t.target
+                        : st.session_slab[t.target].id,
+                    "\n");
   }
   return out;
 }

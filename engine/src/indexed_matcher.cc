@@ -1,14 +1,17 @@
 // The indexed matcher: finds the engineer for a session, and the session for an engineer,
 // without scanning everyone. See docs/ARCHITECTURE.md ("Matching") for the complexity.
 //
-// Engineer side: per (queue, channel, level), the engineers available with room for one more
-// session on that channel, sorted by the queue strategy's rank key. "Level" is the engineer's
-// proficiency in the queue's primary skill (its first configured requirement), 0 to 5, so a
-// session needing that skill at level L merges the buckets L..5 and never meets an engineer
-// on the wrong channel, without room, or below the primary level. Routing a session walks the
-// merged buckets from the best key and stops at the first engineers that pass the exact
-// eligibility check (other skills, tier); targeted sessions (preferred / last engineer) look
-// only at their targets.
+// Engineer side: per (queue, capability, level), the engineers available with room on some
+// channel, sorted by the queue strategy's rank key. An engineer's *capability* is the set of
+// channels it handles (phone-only, chat-only, blended... a handful of distinct sets); its
+// *level* is its proficiency in the queue's primary skill (the first configured requirement),
+// 0 to 5. A session on channel C needing the primary skill at level L merges the sets of the
+// capabilities that include C and the levels L..5, so it never meets an engineer who does not
+// handle C or is below the primary level. Each entry carries a bit mask of the channels the
+// engineer has room on now, so a walk skips a busy engineer without touching it. The walk
+// stops at the first engineers that also pass the rest of the requirements and the VIP tier;
+// targeted sessions (preferred / last engineer) look only at their targets. An engineer sits
+// in one set per queue it serves, so a change of its load or rank costs O(queues · log E).
 //
 // Session side: per queue, QUEUED sessions are grouped in *classes* of equal
 // (requirements in force, channel, VIP minimum tier); within a class they are sorted by the
@@ -34,6 +37,9 @@ namespace {
 struct RankEntry {
   RankKey key;
   uint32_t engineer;
+  // Channels the engineer has room on now (bit c for channel c < 63; bit 63 for "some
+  // channel >= 63, ask the engineer"). Not part of the order, so it is updated in place.
+  mutable uint64_t room = 0;
   friend bool operator<(const RankEntry& a, const RankEntry& b) {
     if (a.key != b.key) return a.key < b.key;
     return a.engineer < b.engineer;
@@ -76,16 +82,17 @@ using ReadySet = absl::btree_set<RankEntry>;
 
 struct QueueIndex {
   uint32_t primary_skill = kNone;
-  // [channel][level]: engineers with room for one more session on the channel.
+  // [capability][level]: available engineers with room on some channel, by the channels
+  // they handle (their capability) and their level in the primary skill.
   std::vector<std::array<ReadySet, kLevels>> ready;
   std::vector<SessionClass> classes;
   absl::flat_hash_map<ClassKey, uint32_t> class_of;
   // [channel]: non-empty classes.
   std::vector<std::vector<uint32_t>> nonempty;
 
-  ReadySet& Ready(uint32_t channel, int level) {
-    if (channel >= ready.size()) ready.resize(channel + 1);
-    return ready[channel][level];
+  ReadySet& Ready(uint32_t capability, int level) {
+    if (capability >= ready.size()) ready.resize(capability + 1);
+    return ready[capability][level];
   }
   std::vector<uint32_t>& Nonempty(uint32_t channel) {
     if (channel >= nonempty.size()) nonempty.resize(channel + 1);
@@ -96,50 +103,122 @@ struct QueueIndex {
 // Where an engineer sits in one ready set.
 struct ReadyEntry {
   uint32_t queue = 0;
-  uint32_t channel = 0;
+  uint32_t capability = 0;
   int level = 0;
   RankKey key;
-  friend bool operator==(const ReadyEntry&, const ReadyEntry&) = default;
+  uint64_t room = 0;
+  bool SamePlace(const ReadyEntry& o) const {
+    return queue == o.queue && capability == o.capability && level == o.level && key == o.key;
+  }
 };
+
+inline constexpr uint32_t kOverflowRoomBit = 63;
+
+uint64_t RoomMask(const EngineerState& e) {
+  uint64_t mask = 0;
+  for (const EngineerChannel& c : e.channels) {
+    if (e.HasRoomFor(c.channel)) mask |= uint64_t{1} << std::min(c.channel, kOverflowRoomBit);
+  }
+  return mask;
+}
+
+bool HasRoom(const RankEntry& r, const EngineerState& e, uint32_t channel) {
+  if (channel < kOverflowRoomBit) return (r.room >> channel) & 1;
+  return ((r.room >> kOverflowRoomBit) & 1) && e.HasRoomFor(channel);
+}
 
 class IndexedMatcher final : public Matcher {
  public:
   void Attach(State* state) override { st_ = state; }
 
+  // Re-keying is deferred until a walk needs the ready sets: an engineer often changes
+  // several times in one command (freed, then offered the next session), and only the last
+  // state matters.
   void EngineerChanged(uint32_t e) override {
-    if (e >= entries_.size()) entries_.resize(e + 1);
+    if (e >= entries_.size()) {
+      entries_.resize(e + 1);
+      dirty_flag_.resize(e + 1, false);
+    }
     if (e >= targeted_.size()) targeted_.resize(e + 1);
+    if (!dirty_flag_[e]) {
+      dirty_flag_[e] = true;
+      dirty_.push_back(e);
+    }
+  }
+
+  void Flush() {
+    for (uint32_t e : dirty_) {
+      dirty_flag_[e] = false;
+      Rekey(e);
+    }
+    dirty_.clear();
+  }
+
+  void Rekey(uint32_t e) {
     const EngineerState& eng = st_->engineers[e];
-    absl::InlinedVector<ReadyEntry, 8> wanted;
+    absl::InlinedVector<ReadyEntry, 4> wanted;
     if (eng.live && eng.presence == Presence::kAvailable) {
-      for (const Membership& m : eng.queues) {
-        if (!st_->queues[m.queue].live) continue;
-        const RankKey key = st_->Rank(eng, m.queue);
-        const int level = LevelIn(eng, m.queue);
-        for (const EngineerChannel& c : eng.channels) {
-          if (eng.HasRoomFor(c.channel)) wanted.push_back({m.queue, c.channel, level, key});
+      const uint64_t room = RoomMask(eng);
+      if (room != 0) {
+        const uint32_t capability = CapabilityOf(e);
+        for (const Membership& m : eng.queues) {
+          if (!st_->queues[m.queue].live) continue;
+          wanted.push_back(
+              {m.queue, capability, LevelIn(eng, m.queue), st_->Rank(eng, m.queue), room});
         }
       }
     }
     auto& entries = entries_[e];
-    if (wanted == entries) return;
     for (const ReadyEntry& r : entries) {
-      if (std::find(wanted.begin(), wanted.end(), r) == wanted.end()) {
-        Queue(r.queue).Ready(r.channel, r.level).erase(RankEntry{r.key, e});
+      auto same = std::find_if(wanted.begin(), wanted.end(),
+                               [&r](const ReadyEntry& w) { return w.SamePlace(r); });
+      ReadySet& set = Queue(r.queue).Ready(r.capability, r.level);
+      if (same == wanted.end()) {
+        set.erase(RankEntry{r.key, e});
+      } else if (same->room != r.room) {
+        set.find(RankEntry{r.key, e})->room = same->room;
       }
     }
-    for (const ReadyEntry& r : wanted) {
-      if (std::find(entries.begin(), entries.end(), r) == entries.end()) {
-        Queue(r.queue).Ready(r.channel, r.level).insert(RankEntry{r.key, e});
+    for (const ReadyEntry& w : wanted) {
+      auto same = std::find_if(entries.begin(), entries.end(),
+                               [&w](const ReadyEntry& r) { return r.SamePlace(w); });
+      if (same == entries.end()) {
+        Queue(w.queue).Ready(w.capability, w.level).insert(RankEntry{w.key, e, w.room});
       }
     }
-    entries = std::move(wanted);
+    entries.assign(wanted.begin(), wanted.end());
+  }
+
+  // The engineer's capability: the set of channels it handles, interned. Cached per
+  // engineer and recomputed only when its channel list changes.
+  uint32_t CapabilityOf(uint32_t e) {
+    const EngineerState& eng = st_->engineers[e];
+    absl::InlinedVector<uint32_t, 8> handled;
+    for (const EngineerChannel& c : eng.channels) {
+      if (c.max > 0) handled.push_back(c.channel);
+    }
+    if (e >= capability_cache_.size()) capability_cache_.resize(e + 1, {{}, kNone});
+    auto& [cached_channels, cached_id] = capability_cache_[e];
+    if (cached_id != kNone && cached_channels == handled) return cached_id;
+    std::vector<uint32_t> key(handled.begin(), handled.end());
+    auto [it, inserted] =
+        capability_ids_.try_emplace(key, static_cast<uint32_t>(capability_ids_.size()));
+    if (inserted) {
+      for (uint32_t ch : key) {
+        if (ch >= capabilities_with_channel_.size()) capabilities_with_channel_.resize(ch + 1);
+        capabilities_with_channel_[ch].push_back(it->second);
+      }
+    }
+    cached_channels = handled;
+    cached_id = it->second;
+    return cached_id;
   }
 
   void QueueChanged(uint32_t q) override {
     // The strategy or the primary skill may have changed: take every engineer out of the
     // queue's ready sets and put the members back. Waiting sessions were taken out by the
     // engine before the change and are put back after it.
+    Flush();
     QueueIndex& qi = Queue(q);
     for (auto& levels : qi.ready) {
       for (ReadySet& set : levels) {
@@ -158,7 +237,7 @@ class IndexedMatcher final : public Matcher {
     if (!queue.config.requirements.empty()) {
       qi.primary_skill = st_->FindSkill(queue.config.requirements.front().skill.value());
     }
-    for (uint32_t e : queue.members) EngineerChanged(e);
+    for (uint32_t e : queue.members) Rekey(e);
   }
 
   void SessionWaiting(Session& s) override {
@@ -205,6 +284,7 @@ class IndexedMatcher final : public Matcher {
   }
 
   EngineerChoice FindEngineers(const Session& s, int limit) override {
+    Flush();
     EngineerChoice choice;
     std::vector<uint32_t> declined;
     auto consider = [&](uint32_t e) {
@@ -238,10 +318,15 @@ class IndexedMatcher final : public Matcher {
       struct Cursor {
         ReadySet::const_iterator it, end;
       };
-      absl::InlinedVector<Cursor, kLevels> cursors;
-      for (int level = min_level; level < kLevels; ++level) {
-        const ReadySet& set = qi.Ready(s.channel, level);
-        if (!set.empty()) cursors.push_back({set.begin(), set.end()});
+      absl::InlinedVector<Cursor, 2 * kLevels> cursors;
+      if (s.channel < capabilities_with_channel_.size()) {
+        for (uint32_t capability : capabilities_with_channel_[s.channel]) {
+          if (capability >= qi.ready.size()) continue;
+          for (int level = min_level; level < kLevels; ++level) {
+            const ReadySet& set = qi.ready[capability][level];
+            if (!set.empty()) cursors.push_back({set.begin(), set.end()});
+          }
+        }
       }
       while (static_cast<int>(choice.engineers.size()) < limit) {
         Cursor* best = nullptr;
@@ -249,9 +334,16 @@ class IndexedMatcher final : public Matcher {
           if (c.it != c.end && (best == nullptr || *c.it < *best->it)) best = &c;
         }
         if (best == nullptr) break;
-        const uint32_t e = best->it->engineer;
+        const RankEntry& entry = *best->it;
         ++best->it;
-        if (st_->Eligible(st_->engineers[e], s)) consider(e);
+        // The set guarantees presence, membership, that the engineer handles the channel and
+        // the primary level; what is left is room on the channel now (in the entry), the
+        // rest of the requirements and the VIP tier.
+        const uint32_t e = entry.engineer;
+        const EngineerState& eng = st_->engineers[e];
+        if (!HasRoom(entry, eng, s.channel)) continue;
+        if (s.stage == RoutingStage::kVipTier && eng.config.tier < st_->VipMinTier(s)) continue;
+        if (st_->MeetsRequirements(eng, s.in_force)) consider(e);
       }
     }
     if (choice.engineers.empty() && !declined.empty()) {
@@ -346,7 +438,15 @@ class IndexedMatcher final : public Matcher {
   State* st_ = nullptr;
   std::vector<QueueIndex> queues_;
   // Per engineer: where it sits in the ready sets.
-  std::vector<absl::InlinedVector<ReadyEntry, 8>> entries_;
+  std::vector<absl::InlinedVector<ReadyEntry, 4>> entries_;
+  // Capabilities (sets of handled channels), interned; per channel, the capabilities that
+  // include it; per engineer, its last capability.
+  absl::flat_hash_map<std::vector<uint32_t>, uint32_t> capability_ids_;
+  std::vector<std::vector<uint32_t>> capabilities_with_channel_;
+  std::vector<std::pair<absl::InlinedVector<uint32_t, 8>, uint32_t>> capability_cache_;
+  // Engineers changed since the ready sets were last brought up to date.
+  std::vector<uint32_t> dirty_;
+  std::vector<bool> dirty_flag_;
   // Per engineer: QUEUED sessions in a targeted stage naming it.
   std::vector<absl::btree_set<uint64_t>> targeted_;
 };

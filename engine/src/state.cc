@@ -85,19 +85,41 @@ uint32_t State::InternSkill(const std::string& id) {
 }
 
 Session* State::FindSession(uint64_t id) {
-  auto it = sessions.find(id);
-  return it == sessions.end() ? nullptr : &it->second;
+  auto it = session_slot.find(id);
+  return it == session_slot.end() ? nullptr : &session_slab[it->second];
 }
 
 const Session* State::FindSession(uint64_t id) const {
-  auto it = sessions.find(id);
-  return it == sessions.end() ? nullptr : &it->second;
+  auto it = session_slot.find(id);
+  return it == session_slot.end() ? nullptr : &session_slab[it->second];
+}
+
+Session& State::NewSession(uint64_t id) {
+  uint32_t slot;
+  if (!free_slots.empty()) {
+    slot = free_slots.back();
+    free_slots.pop_back();
+  } else {
+    slot = static_cast<uint32_t>(session_slab.size());
+    session_slab.emplace_back();
+  }
+  Session& s = session_slab[slot];
+  s.id = id;
+  s.slot = slot;
+  session_slot.emplace(id, slot);
+  return s;
+}
+
+void State::DropSession(Session& s) {
+  const uint32_t slot = s.slot;
+  session_slot.erase(s.id);
+  s = Session();  // timer_seq 0: any timer still naming the slot is stale
+  free_slots.push_back(slot);
 }
 
 bool State::TimerLive(const Timer& t) const {
   if (t.kind == TimerKind::kPresenceEnd) return engineers[t.target].timer_seq == t.seq;
-  const Session* s = FindSession(t.target);
-  return s != nullptr && s->timer_seq == t.seq;
+  return session_slab[t.target].timer_seq == t.seq;
 }
 
 RankInput State::RankInputFor(const EngineerState& e, uint32_t queue) const {

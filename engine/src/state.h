@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <deque>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -164,7 +165,7 @@ struct Timer {
   int64_t at_us = 0;
   uint64_t seq = 0;
   TimerKind kind = TimerKind::kSessionRouting;
-  uint64_t target = 0;  // session id, or engineer index for kPresenceEnd
+  uint64_t target = 0;  // session slot, or engineer index for kPresenceEnd
   friend bool operator<(const Timer& a, const Timer& b) {
     if (a.at_us != b.at_us) return a.at_us < b.at_us;
     return a.seq < b.seq;
@@ -230,6 +231,7 @@ struct Claim {
 
 struct Session {
   uint64_t id = 0;
+  uint32_t slot = 0;  // where it lives in State's session slab
   uint32_t channel = 0;
   uint32_t queue = 0;
   CustomerSnapshot customer;
@@ -364,7 +366,22 @@ class State {
   absl::flat_hash_map<std::string, uint32_t> queue_index;
   std::vector<EngineerState> engineers;
   absl::flat_hash_map<std::string, uint32_t> engineer_index;
-  absl::node_hash_map<uint64_t, Session> sessions;
+  // Sessions live in a slab whose slots are reused after a finished session is purged, so a
+  // Session's address is stable for its whole life and a timer can name its slot.
+  std::deque<Session> session_slab;
+  std::vector<uint32_t> free_slots;
+  absl::flat_hash_map<uint64_t, uint32_t> session_slot;  // id -> slot
+  size_t session_count() const { return session_slot.size(); }
+  Session& NewSession(uint64_t id);
+  void DropSession(Session& s);
+  template <typename F>
+  void ForEachSession(F f) {
+    for (const auto& [id, slot] : session_slot) f(session_slab[slot]);
+  }
+  template <typename F>
+  void ForEachSession(F f) const {
+    for (const auto& [id, slot] : session_slot) f(session_slab[slot]);
+  }
   TimerQueue timers;
   // The timer is still the current one of its session or engineer.
   bool TimerLive(const Timer& t) const;

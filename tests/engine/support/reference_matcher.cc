@@ -67,16 +67,16 @@ class ReferenceMatcher : public internal::Matcher {
     const std::vector<Load> loads = ComputeLoads();
     const Load& load = loads[engineer];
     // Declined sessions are not skipped: the freed engineer may be the only one left.
-    for (auto& [id, s] : state_->sessions) {
-      if (s.state != SessionState::kQueued) continue;
-      if (!Eligible(e, s, load)) continue;
+    state_->ForEachSession([&](Session& s) {
+      if (s.state != SessionState::kQueued) return;
+      if (!Eligible(e, s, load)) return;
       if (choice.session == nullptr || Before(s, *choice.session)) {
         choice.runner_up = choice.session;
         choice.session = &s;
       } else if (choice.runner_up == nullptr || Before(s, *choice.runner_up)) {
         choice.runner_up = &s;
       }
-    }
+    });
     return choice;
   }
 
@@ -95,16 +95,16 @@ class ReferenceMatcher : public internal::Matcher {
   // name an engineer). Each session counts the cost it was taken with.
   std::vector<Load> ComputeLoads() const {
     std::vector<Load> loads(state_->engineers.size());
-    for (const auto& [id, s] : state_->sessions) {
-      if (s.engineer == kNone || s.engineer >= loads.size()) continue;
+    state_->ForEachSession([&loads](const Session& s) {
+      if (s.engineer == kNone || s.engineer >= loads.size()) return;
       if (s.state != SessionState::kOffered && s.state != SessionState::kAssigned &&
           s.state != SessionState::kWrapUp) {
-        continue;
+        return;
       }
       Load& load = loads[s.engineer];
       load.used_budget += s.cost_taken;
       ++load.active[s.channel];
-    }
+    });
     return loads;
   }
 
