@@ -78,21 +78,32 @@ struct SessionClass {
 };
 
 inline constexpr int kLevels = 6;  // proficiency 0 (none) to 5
+// Spare capacity in quarters of the budget, rounded down: 4 means completely free. A session
+// whose channel costs k of an engineer's budget B can only go to an engineer in a bucket at
+// least floor(4k/B), so a call (k = B) looks only at free engineers.
+inline constexpr int kSpareBuckets = 5;
+inline constexpr int kBuckets = kLevels * kSpareBuckets;
 using ReadySet = absl::btree_set<RankEntry>;
+
+int SpareBucket(int64_t spare, int64_t budget) {
+  if (budget <= 0) return 0;
+  return static_cast<int>(std::clamp<int64_t>(spare * 4 / budget, 0, kSpareBuckets - 1));
+}
 
 struct QueueIndex {
   uint32_t primary_skill = kNone;
-  // [capability][level]: available engineers with room on some channel, by the channels
-  // they handle (their capability) and their level in the primary skill.
-  std::vector<std::array<ReadySet, kLevels>> ready;
+  // [capability][level * kSpareBuckets + spare]: available engineers with room on some
+  // channel, by the channels they handle (their capability), their level in the primary skill
+  // and their spare capacity.
+  std::vector<std::array<ReadySet, kBuckets>> ready;
   std::vector<SessionClass> classes;
   absl::flat_hash_map<ClassKey, uint32_t> class_of;
   // [channel]: non-empty classes.
   std::vector<std::vector<uint32_t>> nonempty;
 
-  ReadySet& Ready(uint32_t capability, int level) {
+  ReadySet& Ready(uint32_t capability, int bucket) {
     if (capability >= ready.size()) ready.resize(capability + 1);
-    return ready[capability][level];
+    return ready[capability][bucket];
   }
   std::vector<uint32_t>& Nonempty(uint32_t channel) {
     if (channel >= nonempty.size()) nonempty.resize(channel + 1);
@@ -104,11 +115,11 @@ struct QueueIndex {
 struct ReadyEntry {
   uint32_t queue = 0;
   uint32_t capability = 0;
-  int level = 0;
+  int bucket = 0;  // level * kSpareBuckets + spare bucket
   RankKey key;
   uint64_t room = 0;
   bool SamePlace(const ReadyEntry& o) const {
-    return queue == o.queue && capability == o.capability && level == o.level && key == o.key;
+    return queue == o.queue && capability == o.capability && bucket == o.bucket && key == o.key;
   }
 };
 
@@ -156,15 +167,23 @@ class IndexedMatcher final : public Matcher {
 
   void Rekey(uint32_t e) {
     const EngineerState& eng = st_->engineers[e];
+    // The lowest spare bucket an engineer with room on each channel can be in (never rises,
+    // so it stays true for every engineer ever seen).
+    for (const EngineerChannel& c : eng.channels) {
+      if (c.channel >= min_spare_.size()) min_spare_.resize(c.channel + 1, kSpareBuckets - 1);
+      min_spare_[c.channel] =
+          std::min(min_spare_[c.channel], SpareBucket(c.cost, eng.config.budget));
+    }
     absl::InlinedVector<ReadyEntry, 4> wanted;
     if (eng.live && eng.presence == Presence::kAvailable) {
       const uint64_t room = RoomMask(eng);
       if (room != 0) {
         const uint32_t capability = CapabilityOf(e);
+        const int spare = SpareBucket(eng.config.budget - eng.used_budget, eng.config.budget);
         for (const Membership& m : eng.queues) {
           if (!st_->queues[m.queue].live) continue;
-          wanted.push_back(
-              {m.queue, capability, LevelIn(eng, m.queue), st_->Rank(eng, m.queue), room});
+          wanted.push_back({m.queue, capability, LevelIn(eng, m.queue) * kSpareBuckets + spare,
+                            st_->Rank(eng, m.queue), room});
         }
       }
     }
@@ -172,7 +191,7 @@ class IndexedMatcher final : public Matcher {
     for (const ReadyEntry& r : entries) {
       auto same = std::find_if(wanted.begin(), wanted.end(),
                                [&r](const ReadyEntry& w) { return w.SamePlace(r); });
-      ReadySet& set = Queue(r.queue).Ready(r.capability, r.level);
+      ReadySet& set = Queue(r.queue).Ready(r.capability, r.bucket);
       if (same == wanted.end()) {
         set.erase(RankEntry{r.key, e});
       } else if (same->room != r.room) {
@@ -183,7 +202,7 @@ class IndexedMatcher final : public Matcher {
       auto same = std::find_if(entries.begin(), entries.end(),
                                [&w](const ReadyEntry& r) { return r.SamePlace(w); });
       if (same == entries.end()) {
-        Queue(w.queue).Ready(w.capability, w.level).insert(RankEntry{w.key, e, w.room});
+        Queue(w.queue).Ready(w.capability, w.bucket).insert(RankEntry{w.key, e, w.room});
       }
     }
     entries.assign(wanted.begin(), wanted.end());
@@ -318,13 +337,16 @@ class IndexedMatcher final : public Matcher {
       struct Cursor {
         ReadySet::const_iterator it, end;
       };
-      absl::InlinedVector<Cursor, 2 * kLevels> cursors;
+      absl::InlinedVector<Cursor, 16> cursors;
       if (s.channel < capabilities_with_channel_.size()) {
+        const int min_spare = min_spare_[s.channel];
         for (uint32_t capability : capabilities_with_channel_[s.channel]) {
           if (capability >= qi.ready.size()) continue;
           for (int level = min_level; level < kLevels; ++level) {
-            const ReadySet& set = qi.ready[capability][level];
-            if (!set.empty()) cursors.push_back({set.begin(), set.end()});
+            for (int spare = min_spare; spare < kSpareBuckets; ++spare) {
+              const ReadySet& set = qi.ready[capability][level * kSpareBuckets + spare];
+              if (!set.empty()) cursors.push_back({set.begin(), set.end()});
+            }
           }
         }
       }
@@ -444,6 +466,8 @@ class IndexedMatcher final : public Matcher {
   absl::flat_hash_map<std::vector<uint32_t>, uint32_t> capability_ids_;
   std::vector<std::vector<uint32_t>> capabilities_with_channel_;
   std::vector<std::pair<absl::InlinedVector<uint32_t, 8>, uint32_t>> capability_cache_;
+  // Per channel: the lowest spare bucket in which an engineer can have room for it.
+  std::vector<int> min_spare_;
   // Engineers changed since the ready sets were last brought up to date.
   std::vector<uint32_t> dirty_;
   std::vector<bool> dirty_flag_;

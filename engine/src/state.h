@@ -80,6 +80,30 @@ struct QueueState {
   absl::btree_set<std::pair<int64_t, uint64_t>> waiting_order;
 };
 
+// A small sorted set of session ids: an engineer holds a handful at most, so a sorted
+// inline array beats a tree (no allocation, one cache line).
+class SessionIdSet {
+ public:
+  void insert(uint64_t id) {
+    auto it = std::lower_bound(ids_.begin(), ids_.end(), id);
+    if (it == ids_.end() || *it != id) ids_.insert(it, id);
+  }
+  void erase(uint64_t id) {
+    auto it = std::lower_bound(ids_.begin(), ids_.end(), id);
+    if (it != ids_.end() && *it == id) ids_.erase(it);
+  }
+  bool contains(uint64_t id) const {
+    return std::binary_search(ids_.begin(), ids_.end(), id);
+  }
+  bool empty() const { return ids_.empty(); }
+  size_t size() const { return ids_.size(); }
+  auto begin() const { return ids_.begin(); }
+  auto end() const { return ids_.end(); }
+
+ private:
+  absl::InlinedVector<uint64_t, 4> ids_;
+};
+
 struct EngineerChannel {
   uint32_t channel = 0;
   int max = 0;
@@ -105,8 +129,8 @@ struct EngineerState {
   int64_t idle_since_us = 0;
   int used_budget = 0;
   int missed_in_row = 0;
-  absl::btree_set<uint64_t> sessions;  // held (assigned, wrap-up) or directly offered
-  absl::btree_set<uint64_t> grab_offers;  // grab offers this engineer sees
+  SessionIdSet sessions;     // held (assigned, wrap-up) or directly offered
+  SessionIdSet grab_offers;  // grab offers this engineer sees
   // Timer for the end of a presence wrap-up.
   int64_t timer_at = 0;
   uint64_t timer_seq = 0;
