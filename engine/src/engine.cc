@@ -68,6 +68,9 @@ class Machine {
   absl::StatusOr<uint32_t> LookupEngineer(absl::string_view field, const EngineerId& id);
   absl::StatusOr<uint32_t> LookupQueue(absl::string_view field, const QueueId& id);
   absl::Status CheckChannelLimit(const QueueState& q, uint32_t channel) const;
+  // The session and engineer a desktop command names, the session in `state`.
+  absl::Status LookupPair(SessionId session, const EngineerId& engineer, SessionState state,
+                          Session** s, uint32_t* e);
   void BuildChannels(EngineerState& e);
 
   Event& Emit(EventType type);
@@ -268,12 +271,28 @@ absl::StatusOr<uint32_t> Machine::LookupQueue(absl::string_view field, const Que
   return q;
 }
 
+absl::Status Machine::LookupPair(SessionId session, const EngineerId& engineer, SessionState state,
+                                 Session** s, uint32_t* e) {
+  absl::StatusOr<Session*> sp = LookupSession(session);
+  if (!sp.ok()) return sp.status();
+  absl::StatusOr<uint32_t> ei = LookupEngineer("engineer", engineer);
+  if (!ei.ok()) return ei.status();
+  if ((*sp)->state != state) {
+    return absl::FailedPreconditionError(absl::StrCat("session ", (*sp)->id, " is ",
+                                                      SessionStateName((*sp)->state), ", not ",
+                                                      SessionStateName(state)));
+  }
+  *s = *sp;
+  *e = *ei;
+  return absl::OkStatus();
+}
+
 absl::Status Machine::CheckChannelLimit(const QueueState& q, uint32_t channel) const {
   for (const auto& [ch, max] : q.channel_limits) {
     if (ch == channel && q.waiting_by_channel[channel] >= max) {
-      return absl::ResourceExhaustedError(absl::StrCat(
-          "queue \"", q.config.id.value(), "\" has ", max, " ",
-          st_.channels[channel].spec.id.value(), " sessions waiting, its limit"));
+      return absl::ResourceExhaustedError(
+          absl::StrCat("queue \"", q.config.id.value(), "\" has ", max, " ",
+                       st_.channels[channel].spec.id.value(), " sessions waiting, its limit"));
     }
   }
   return absl::OkStatus();
@@ -305,9 +324,9 @@ absl::Status Machine::Do(const UpsertChannel& c) {
         if (cc.channel == spec.id) uses_default_max = false;
       }
       if (uses_default_max && ec->active > spec.default_max) {
-        return absl::FailedPreconditionError(
-            absl::StrCat("channel.default_max: engineer \"", e.config.id.value(), "\" holds ",
-                         ec->active, " sessions on it"));
+        return absl::FailedPreconditionError(absl::StrCat("channel.default_max: engineer \"",
+                                                          e.config.id.value(), "\" holds ",
+                                                          ec->active, " sessions on it"));
       }
     }
   }
@@ -351,10 +370,9 @@ void Machine::BuildChannels(EngineerState& e) {
       const int cost = cc.cost >= 0 ? cc.cost : st_.channels[ch].spec.cost;
       built.push_back({ch, cc.max, cost, active_of(ch)});
     }
-    std::sort(built.begin(), built.end(),
-              [](const EngineerChannel& a, const EngineerChannel& b) {
-                return a.channel < b.channel;
-              });
+    std::sort(built.begin(), built.end(), [](const EngineerChannel& a, const EngineerChannel& b) {
+      return a.channel < b.channel;
+    });
   }
   e.channels = std::move(built);
 }
@@ -366,8 +384,8 @@ absl::Status Machine::Do(const UpsertQueue& c) {
   const QueueConfig& cfg = c.config;
   if (absl::Status s = internal::ValidateQueueConfigFields(cfg); !s.ok()) return s;
   if (!cfg.overflow_queue.empty() && st_.FindQueue(cfg.overflow_queue.value()) == kNone) {
-    return absl::NotFoundError(absl::StrCat("queue.overflow_queue: queue \"",
-                                            cfg.overflow_queue.value(), "\" not found"));
+    return absl::NotFoundError(
+        absl::StrCat("queue.overflow_queue: queue \"", cfg.overflow_queue.value(), "\" not found"));
   }
   for (size_t i = 0; i < cfg.channel_limits.size(); ++i) {
     if (st_.FindChannel(cfg.channel_limits[i].channel.value()) == kNone) {
@@ -476,9 +494,9 @@ absl::Status Machine::Do(const RemoveQueue& c) {
     }
   });
   if (blocking != nullptr) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("queue \"", c.queue.value(), "\" still has session ", blocking->id, " (",
-                     SessionStateName(blocking->state), ")"));
+    return absl::FailedPreconditionError(absl::StrCat("queue \"", c.queue.value(),
+                                                      "\" still has session ", blocking->id, " (",
+                                                      SessionStateName(blocking->state), ")"));
   }
   for (const QueueState& other : st_.queues) {
     if (other.live && other.overflow_target == *qi) {
@@ -490,9 +508,9 @@ absl::Status Machine::Do(const RemoveQueue& c) {
   for (uint32_t e : members) {
     EngineerState& eng = st_.engineers[e];
     auto& qs = eng.queues;
-    qs.erase(std::remove_if(qs.begin(), qs.end(),
-                            [&](const Membership& m) { return m.queue == *qi; }),
-             qs.end());
+    qs.erase(
+        std::remove_if(qs.begin(), qs.end(), [&](const Membership& m) { return m.queue == *qi; }),
+        qs.end());
     auto& cq = eng.config.queues;
     cq.erase(std::remove(cq.begin(), cq.end(), c.queue), cq.end());
   }
@@ -585,9 +603,9 @@ absl::Status Machine::Do(const UpsertEngineer& c) {
     // The engineer's current load must fit the new configuration.
     EngineerState& e = st_.engineers[it->second];
     if (e.used_budget > cfg.budget) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("engineer.budget: engineer \"", cfg.id.value(), "\" holds ", e.used_budget,
-                       " budget units of work"));
+      return absl::FailedPreconditionError(absl::StrCat("engineer.budget: engineer \"",
+                                                        cfg.id.value(), "\" holds ", e.used_budget,
+                                                        " budget units of work"));
     }
     for (const EngineerChannel& ec : e.channels) {
       if (ec.active == 0) continue;
@@ -601,9 +619,9 @@ absl::Status Machine::Do(const UpsertEngineer& c) {
         }
       }
       if (max < ec.active) {
-        return absl::FailedPreconditionError(
-            absl::StrCat("engineer.channels: engineer \"", cfg.id.value(), "\" holds ",
-                         ec.active, " sessions on channel \"", name, "\""));
+        return absl::FailedPreconditionError(absl::StrCat("engineer.channels: engineer \"",
+                                                          cfg.id.value(), "\" holds ", ec.active,
+                                                          " sessions on channel \"", name, "\""));
       }
     }
   }
@@ -674,9 +692,9 @@ absl::Status Machine::Do(const RemoveEngineer& c) {
   for (uint64_t id : e.sessions) {
     const Session* s = st_.FindSession(id);
     if (s->state == SessionState::kAssigned || s->state == SessionState::kWrapUp) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "engineer \"", c.engineer.value(), "\" holds session ", id, " (",
-          SessionStateName(s->state), "); complete or transfer it first"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("engineer \"", c.engineer.value(), "\" holds session ", id, " (",
+                       SessionStateName(s->state), "); complete or transfer it first"));
     }
   }
   RescindOffers(e, "engineer removed");
@@ -719,8 +737,7 @@ absl::Status Machine::Do(const SetPresence& c) {
   return absl::OkStatus();
 }
 
-void Machine::ChangePresence(EngineerState& e, Presence p, std::string reason,
-                             absl::Duration d) {
+void Machine::ChangePresence(EngineerState& e, Presence p, std::string reason, absl::Duration d) {
   if (e.presence == p && e.reason == reason && p != Presence::kWrapUp) return;
   e.presence = p;
   e.reason = std::move(reason);
@@ -943,8 +960,7 @@ void Machine::EnterQueue(Session& s, uint32_t queue, bool keep_wait) {
     s.preferred.clear();
     for (const EngineerId& pe : s.customer.preferred_engineers) {
       const uint32_t e = st_.FindEngineer(pe.value());
-      if (e != kNone &&
-          std::find(s.preferred.begin(), s.preferred.end(), e) == s.preferred.end()) {
+      if (e != kNone && std::find(s.preferred.begin(), s.preferred.end(), e) == s.preferred.end()) {
         s.preferred.push_back(e);
       }
     }
@@ -1009,9 +1025,9 @@ void Machine::Overflow(Session& s, bool indexed) {
   }
   Event& ev = EmitSession(EventType::kSessionOverflowed, s);
   ev.to_queue = st_.queues[target].config.id;
-  ev.detail = absl::StrCat("waited ", absl::FormatDuration(absl::Microseconds(
-                                          st_.now_us - s.queue_entered_us)),
-                           " in queue");
+  ev.detail = absl::StrCat(
+      "waited ", absl::FormatDuration(absl::Microseconds(st_.now_us - s.queue_entered_us)),
+      " in queue");
   s.overflowed = true;
   s.transfer_target = false;
   EnterQueue(s, target, /*keep_wait=*/true);
@@ -1167,8 +1183,7 @@ absl::Status Machine::Do(const EscalateSession& c) {
   if (!st_.queues[target].live) {
     return absl::FailedPreconditionError("queue: the session's queue was removed");
   }
-  if (absl::Status st = internal::ValidateRequirements("requirements", c.requirements);
-      !st.ok()) {
+  if (absl::Status st = internal::ValidateRequirements("requirements", c.requirements); !st.ok()) {
     return st;
   }
   if (absl::Status st = internal::ValidateText("intent", c.intent, 256); !st.ok()) return st;
@@ -1244,9 +1259,9 @@ absl::Status Machine::Do(const TransferSession& c) {
   ev.engineer = from_engineer.config.id;
   ev.to_queue = st_.queues[target].config.id;
   ev.state = SessionState::kQueued;
-  ev.detail = c.engineer.empty() ? c.reason : absl::StrCat("to ", c.engineer.value(),
-                                                            c.reason.empty() ? "" : ": ",
-                                                            c.reason);
+  ev.detail = c.engineer.empty()
+                  ? c.reason
+                  : absl::StrCat("to ", c.engineer.value(), c.reason.empty() ? "" : ": ", c.reason);
   Release(s, from_engineer);
   s.engineer = kNone;
   s.declined.clear();
@@ -1267,24 +1282,22 @@ absl::Status Machine::Do(const TransferSession& c) {
 // Offers
 
 absl::Status Machine::Do(const AcceptOffer& c) {
-  absl::StatusOr<Session*> sp = LookupSession(c.session);
-  if (!sp.ok()) return sp.status();
-  absl::StatusOr<uint32_t> ei = LookupEngineer("engineer", c.engineer);
-  if (!ei.ok()) return ei.status();
-  Session& s = **sp;
-  if (s.state != SessionState::kOffered) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("session ", s.id, " is ", SessionStateName(s.state), ", not OFFERED"));
+  Session* sp = nullptr;
+  uint32_t ei = kNone;
+  if (absl::Status st = LookupPair(c.session, c.engineer, SessionState::kOffered, &sp, &ei);
+      !st.ok()) {
+    return st;
   }
+  Session& s = *sp;
   if (st_.queues[s.queue].config.delivery == DeliveryMode::kGrab && s.engineer == kNone) {
     return absl::FailedPreconditionError(
         absl::StrCat("session ", s.id, " is offered in grab mode; use ClaimOffer"));
   }
-  if (s.engineer != *ei) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "session ", s.id, " is not offered to engineer \"", c.engineer.value(), "\""));
+  if (s.engineer != ei) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("session ", s.id, " is not offered to engineer \"", c.engineer.value(), "\""));
   }
-  EngineerState& e = st_.engineers[*ei];
+  EngineerState& e = st_.engineers[ei];
   QueueState& q = st_.queues[s.queue];
   --q.offered;
   --q.waiting_by_channel[s.channel];
@@ -1299,18 +1312,16 @@ absl::Status Machine::Do(const AcceptOffer& c) {
 }
 
 absl::Status Machine::Do(const RejectOffer& c) {
-  absl::StatusOr<Session*> sp = LookupSession(c.session);
-  if (!sp.ok()) return sp.status();
-  absl::StatusOr<uint32_t> ei = LookupEngineer("engineer", c.engineer);
-  if (!ei.ok()) return ei.status();
   if (absl::Status st = internal::ValidateText("reason", c.reason, 256); !st.ok()) return st;
-  Session& s = **sp;
-  if (s.state != SessionState::kOffered) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("session ", s.id, " is ", SessionStateName(s.state), ", not OFFERED"));
+  Session* sp = nullptr;
+  uint32_t ei = kNone;
+  if (absl::Status st = LookupPair(c.session, c.engineer, SessionState::kOffered, &sp, &ei);
+      !st.ok()) {
+    return st;
   }
-  EngineerState& e = st_.engineers[*ei];
-  if (s.engineer == *ei) {
+  Session& s = *sp;
+  EngineerState& e = st_.engineers[ei];
+  if (s.engineer == ei) {
     Event& ev = EmitSession(EventType::kOfferRejected, s);
     ev.engineer = e.config.id;
     ev.state = SessionState::kQueued;
@@ -1322,7 +1333,7 @@ absl::Status Machine::Do(const RejectOffer& c) {
     PushEngineer(e.index);
     return absl::OkStatus();
   }
-  if (std::find(s.grab_offered.begin(), s.grab_offered.end(), *ei) == s.grab_offered.end()) {
+  if (std::find(s.grab_offered.begin(), s.grab_offered.end(), ei) == s.grab_offered.end()) {
     return absl::FailedPreconditionError(absl::StrCat(
         "session ", s.id, " has no pending offer for engineer \"", c.engineer.value(), "\""));
   }
@@ -1336,42 +1347,38 @@ absl::Status Machine::Do(const RejectOffer& c) {
 }
 
 absl::Status Machine::Do(const ClaimOffer& c) {
-  absl::StatusOr<Session*> sp = LookupSession(c.session);
-  if (!sp.ok()) return sp.status();
-  absl::StatusOr<uint32_t> ei = LookupEngineer("engineer", c.engineer);
-  if (!ei.ok()) return ei.status();
-  Session& s = **sp;
-  if (s.state != SessionState::kOffered) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("session ", s.id, " is ", SessionStateName(s.state), ", not OFFERED"));
+  Session* sp = nullptr;
+  uint32_t ei = kNone;
+  if (absl::Status st = LookupPair(c.session, c.engineer, SessionState::kOffered, &sp, &ei);
+      !st.ok()) {
+    return st;
   }
+  Session& s = *sp;
   if (s.engineer != kNone) {
     return absl::FailedPreconditionError(
         absl::StrCat("session ", s.id, " is a direct offer; use AcceptOffer"));
   }
-  if (std::find(s.grab_offered.begin(), s.grab_offered.end(), *ei) == s.grab_offered.end()) {
+  if (std::find(s.grab_offered.begin(), s.grab_offered.end(), ei) == s.grab_offered.end()) {
     return absl::FailedPreconditionError(absl::StrCat(
         "session ", s.id, " has no pending offer for engineer \"", c.engineer.value(), "\""));
   }
-  s.grab_offered.erase(std::find(s.grab_offered.begin(), s.grab_offered.end(), *ei));
-  s.claims.push_back({*ei, ++st_.claim_seq});
+  s.grab_offered.erase(std::find(s.grab_offered.begin(), s.grab_offered.end(), ei));
+  s.claims.push_back({ei, ++st_.claim_seq});
   Event& ev = EmitSession(EventType::kOfferClaimed, s);
-  ev.engineer = st_.engineers[*ei].config.id;
+  ev.engineer = st_.engineers[ei].config.id;
   if (s.grab_offered.empty()) ResolveGrab(s);
   return absl::OkStatus();
 }
 
 absl::Status Machine::Do(const CompleteSession& c) {
-  absl::StatusOr<Session*> sp = LookupSession(c.session);
-  if (!sp.ok()) return sp.status();
-  absl::StatusOr<uint32_t> ei = LookupEngineer("engineer", c.engineer);
-  if (!ei.ok()) return ei.status();
-  Session& s = **sp;
-  if (s.state != SessionState::kAssigned) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("session ", s.id, " is ", SessionStateName(s.state), ", not ASSIGNED"));
+  Session* sp = nullptr;
+  uint32_t ei = kNone;
+  if (absl::Status st = LookupPair(c.session, c.engineer, SessionState::kAssigned, &sp, &ei);
+      !st.ok()) {
+    return st;
   }
-  if (s.engineer != *ei) {
+  Session& s = *sp;
+  if (s.engineer != ei) {
     return absl::FailedPreconditionError(absl::StrCat(
         "session ", s.id, " is not assigned to engineer \"", c.engineer.value(), "\""));
   }
@@ -1391,18 +1398,16 @@ absl::Status Machine::Do(const CompleteSession& c) {
 }
 
 absl::Status Machine::Do(const EndWrapUp& c) {
-  absl::StatusOr<Session*> sp = LookupSession(c.session);
-  if (!sp.ok()) return sp.status();
-  absl::StatusOr<uint32_t> ei = LookupEngineer("engineer", c.engineer);
-  if (!ei.ok()) return ei.status();
-  Session& s = **sp;
-  if (s.state != SessionState::kWrapUp) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("session ", s.id, " is ", SessionStateName(s.state), ", not WRAP_UP"));
+  Session* sp = nullptr;
+  uint32_t ei = kNone;
+  if (absl::Status st = LookupPair(c.session, c.engineer, SessionState::kWrapUp, &sp, &ei);
+      !st.ok()) {
+    return st;
   }
-  if (s.engineer != *ei) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "session ", s.id, " is not held by engineer \"", c.engineer.value(), "\""));
+  Session& s = *sp;
+  if (s.engineer != ei) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("session ", s.id, " is not held by engineer \"", c.engineer.value(), "\""));
   }
   Finish(s, SessionState::kCompleted);
   out_->back().engineer = c.engineer;
@@ -1470,8 +1475,8 @@ void Machine::ResolveGrab(Session& s) {
   }
   const auto unanswered = s.grab_offered;
   for (uint32_t e : unanswered) {
-    Event& ev = EmitSession(winner == kNone ? EventType::kOfferExpired : EventType::kOfferRescinded,
-                            s);
+    Event& ev =
+        EmitSession(winner == kNone ? EventType::kOfferExpired : EventType::kOfferRescinded, s);
     ev.engineer = st_.engineers[e].config.id;
     ev.detail = "grab window closed";
     RemoveFromGrab(s, e);
