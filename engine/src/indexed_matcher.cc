@@ -90,21 +90,33 @@ int SpareBucket(int64_t spare, int64_t budget) {
   return static_cast<int>(std::clamp<int64_t>(spare * 4 / budget, 0, kSpareBuckets - 1));
 }
 
-struct QueueIndex {
-  uint32_t primary_skill = kNone;
+// One family of ready sets of a queue, bucketed by the engineers' level in `skill`.
+struct Tree {
+  uint32_t skill = kNone;  // kNone: the queue has no requirement; every level is 0
   // [capability][level * kSpareBuckets + spare]: available engineers with room on some
-  // channel, by the channels they handle (their capability), their level in the primary skill
-  // and their spare capacity.
+  // channel, by the channels they handle (their capability), their level in `skill` and their
+  // spare capacity.
   std::vector<std::array<ReadySet, kBuckets>> ready;
-  std::vector<SessionClass> classes;
-  absl::flat_hash_map<ClassKey, uint32_t> class_of;
-  // [channel]: non-empty classes.
-  std::vector<std::vector<uint32_t>> nonempty;
 
   ReadySet& Ready(uint32_t capability, int bucket) {
     if (capability >= ready.size()) ready.resize(capability + 1);
     return ready[capability][bucket];
   }
+};
+
+// A queue indexes its ready engineers by its primary skill (tree 0, every member) and, once
+// sessions needing another skill have had to walk past many engineers, by that skill too
+// (secondary trees hold only the members who have the skill).
+inline constexpr int kMaxSecondaryTrees = 8;
+
+struct QueueIndex {
+  std::vector<Tree> trees{Tree{}};
+  absl::flat_hash_map<uint32_t, uint32_t> tree_of_skill;  // secondary trees
+  std::vector<SessionClass> classes;
+  absl::flat_hash_map<ClassKey, uint32_t> class_of;
+  // [channel]: non-empty classes.
+  std::vector<std::vector<uint32_t>> nonempty;
+
   std::vector<uint32_t>& Nonempty(uint32_t channel) {
     if (channel >= nonempty.size()) nonempty.resize(channel + 1);
     return nonempty[channel];
@@ -114,12 +126,14 @@ struct QueueIndex {
 // Where an engineer sits in one ready set.
 struct ReadyEntry {
   uint32_t queue = 0;
+  uint32_t tree = 0;
   uint32_t capability = 0;
   int bucket = 0;  // level * kSpareBuckets + spare bucket
   RankKey key;
   uint64_t room = 0;
   bool SamePlace(const ReadyEntry& o) const {
-    return queue == o.queue && capability == o.capability && bucket == o.bucket && key == o.key;
+    return queue == o.queue && tree == o.tree && capability == o.capability && bucket == o.bucket &&
+           key == o.key;
   }
 };
 
@@ -140,6 +154,8 @@ bool HasRoom(const RankEntry& r, const EngineerState& e, uint32_t channel) {
 
 class IndexedMatcher final : public Matcher {
  public:
+  explicit IndexedMatcher(int walk_before_indexing) : walk_before_indexing_(walk_before_indexing) {}
+
   void Attach(State* state) override { st_ = state; }
 
   // Re-keying is deferred until a walk needs the ready sets: an engineer often changes
@@ -182,8 +198,13 @@ class IndexedMatcher final : public Matcher {
         const int spare = SpareBucket(eng.config.budget - eng.used_budget, eng.config.budget);
         for (const Membership& m : eng.queues) {
           if (!st_->queues[m.queue].live) continue;
-          wanted.push_back({m.queue, capability, LevelIn(eng, m.queue) * kSpareBuckets + spare,
-                            st_->Rank(eng, m.queue), room});
+          const RankKey key = st_->Rank(eng, m.queue);
+          const std::vector<Tree>& trees = Queue(m.queue).trees;
+          for (uint32_t t = 0; t < trees.size(); ++t) {
+            const int level = trees[t].skill == kNone ? 0 : eng.SkillLevel(trees[t].skill);
+            if (t > 0 && level == 0) continue;
+            wanted.push_back({m.queue, t, capability, level * kSpareBuckets + spare, key, room});
+          }
         }
       }
     }
@@ -191,7 +212,7 @@ class IndexedMatcher final : public Matcher {
     for (const ReadyEntry& r : entries) {
       auto same = std::find_if(wanted.begin(), wanted.end(),
                                [&r](const ReadyEntry& w) { return w.SamePlace(r); });
-      ReadySet& set = Queue(r.queue).Ready(r.capability, r.bucket);
+      ReadySet& set = Queue(r.queue).trees[r.tree].Ready(r.capability, r.bucket);
       if (same == wanted.end()) {
         set.erase(RankEntry{r.key, e});
       } else if (same->room != r.room) {
@@ -202,7 +223,10 @@ class IndexedMatcher final : public Matcher {
       auto same = std::find_if(entries.begin(), entries.end(),
                                [&w](const ReadyEntry& r) { return r.SamePlace(w); });
       if (same == entries.end()) {
-        Queue(w.queue).Ready(w.capability, w.bucket).insert(RankEntry{w.key, e, w.room});
+        Queue(w.queue)
+            .trees[w.tree]
+            .Ready(w.capability, w.bucket)
+            .insert(RankEntry{w.key, e, w.room});
       }
     }
     entries.assign(wanted.begin(), wanted.end());
@@ -239,22 +263,24 @@ class IndexedMatcher final : public Matcher {
     // engine before the change and are put back after it.
     Flush();
     QueueIndex& qi = Queue(q);
-    for (auto& levels : qi.ready) {
-      for (ReadySet& set : levels) {
-        for (const RankEntry& r : set) {
-          auto& entries = entries_[r.engineer];
-          entries.erase(std::remove_if(entries.begin(), entries.end(),
-                                       [q](const ReadyEntry& x) { return x.queue == q; }),
-                        entries.end());
+    for (Tree& tree : qi.trees) {
+      for (auto& buckets : tree.ready) {
+        for (const ReadySet& set : buckets) {
+          for (const RankEntry& r : set) {
+            auto& entries = entries_[r.engineer];
+            entries.erase(std::remove_if(entries.begin(), entries.end(),
+                                         [q](const ReadyEntry& x) { return x.queue == q; }),
+                          entries.end());
+          }
         }
-        set.clear();
       }
     }
+    qi.trees.assign(1, Tree{});
+    qi.tree_of_skill.clear();
     const QueueState& queue = st_->queues[q];
-    qi.primary_skill = kNone;
     if (!queue.live) return;
     if (!queue.config.requirements.empty()) {
-      qi.primary_skill = st_->FindSkill(queue.config.requirements.front().skill.value());
+      qi.trees[0].skill = st_->FindSkill(queue.config.requirements.front().skill.value());
     }
     for (uint32_t e : queue.members) Rekey(e);
   }
@@ -326,38 +352,41 @@ class IndexedMatcher final : public Matcher {
         consider(r.engineer);
       }
     } else {
-      // Merge the level buckets the session accepts, best key first.
+      // Pick the tree that leaves the fewest candidates (the primary skill's, or that of
+      // another required skill the queue indexes), then merge the buckets the session
+      // accepts, best key first.
       QueueIndex& qi = Queue(s.queue);
-      int min_level = 0;
-      if (qi.primary_skill != kNone) {
-        for (const Req& r : s.in_force) {
-          if (r.skill == qi.primary_skill) min_level = r.level;
-        }
-      }
-      struct Cursor {
-        ReadySet::const_iterator it, end;
-      };
-      absl::InlinedVector<Cursor, 16> cursors;
+      Cursors cursors;
       if (s.channel < capabilities_with_channel_.size()) {
-        const int min_spare = min_spare_[s.channel];
-        for (uint32_t capability : capabilities_with_channel_[s.channel]) {
-          if (capability >= qi.ready.size()) continue;
-          for (int level = min_level; level < kLevels; ++level) {
-            for (int spare = min_spare; spare < kSpareBuckets; ++spare) {
-              const ReadySet& set = qi.ready[capability][level * kSpareBuckets + spare];
-              if (!set.empty()) cursors.push_back({set.begin(), set.end()});
-            }
+        size_t fewest = SIZE_MAX;
+        auto try_tree = [&](const Tree& tree, int min_level) {
+          Cursors c;
+          const size_t n = Candidates(tree, s.channel, min_level, &c);
+          if (n < fewest) {
+            fewest = n;
+            cursors = std::move(c);
+          }
+        };
+        int primary_level = 0;
+        for (const Req& r : s.in_force) {
+          if (r.skill == qi.trees[0].skill) {
+            primary_level = r.level;
+          } else if (auto t = qi.tree_of_skill.find(r.skill); t != qi.tree_of_skill.end()) {
+            try_tree(qi.trees[t->second], r.level);
           }
         }
+        try_tree(qi.trees[0], primary_level);
       }
+      int examined = 0;
       while (static_cast<int>(choice.engineers.size()) < limit) {
-        Cursor* best = nullptr;
-        for (Cursor& c : cursors) {
-          if (c.it != c.end && (best == nullptr || *c.it < *best->it)) best = &c;
+        std::pair<ReadySet::const_iterator, ReadySet::const_iterator>* best = nullptr;
+        for (auto& c : cursors) {
+          if (c.first != c.second && (best == nullptr || *c.first < *best->first)) best = &c;
         }
         if (best == nullptr) break;
-        const RankEntry& entry = *best->it;
-        ++best->it;
+        const RankEntry& entry = *best->first;
+        ++best->first;
+        ++examined;
         // The set guarantees presence, membership, that the engineer handles the channel and
         // the primary level; what is left is room on the channel now (in the entry), the
         // rest of the requirements and the VIP tier.
@@ -367,6 +396,7 @@ class IndexedMatcher final : public Matcher {
         if (s.stage == RoutingStage::kVipTier && eng.config.tier < st_->VipMinTier(s)) continue;
         if (st_->MeetsRequirements(eng, s.in_force)) consider(e);
       }
+      if (examined > walk_before_indexing_) IndexAnotherSkill(s);
     }
     if (choice.engineers.empty() && !declined.empty()) {
       choice.engineers = std::move(declined);
@@ -423,9 +453,40 @@ class IndexedMatcher final : public Matcher {
   }
 
  private:
-  int LevelIn(const EngineerState& e, uint32_t q) {
-    const uint32_t primary = Queue(q).primary_skill;
-    return primary == kNone ? 0 : e.SkillLevel(primary);
+  using Cursors =
+      absl::InlinedVector<std::pair<ReadySet::const_iterator, ReadySet::const_iterator>, 16>;
+
+  // The buckets of `tree` a session on `channel` needing the tree's skill at `min_level`
+  // may find an engineer in; returns how many entries they hold.
+  size_t Candidates(const Tree& tree, uint32_t channel, int min_level, Cursors* out) {
+    size_t n = 0;
+    const int min_spare = min_spare_[channel];
+    for (uint32_t capability : capabilities_with_channel_[channel]) {
+      if (capability >= tree.ready.size()) continue;
+      for (int level = min_level; level < kLevels; ++level) {
+        for (int spare = min_spare; spare < kSpareBuckets; ++spare) {
+          const ReadySet& set = tree.ready[capability][level * kSpareBuckets + spare];
+          if (set.empty()) continue;
+          n += set.size();
+          out->emplace_back(set.begin(), set.end());
+        }
+      }
+    }
+    return n;
+  }
+
+  // A walk for `s` went past many engineers: index the queue by one of the session's other
+  // required skills, so that the next session needing it walks only engineers who have it.
+  void IndexAnotherSkill(const Session& s) {
+    QueueIndex& qi = Queue(s.queue);
+    if (qi.trees.size() > kMaxSecondaryTrees) return;
+    for (const Req& r : s.in_force) {
+      if (r.skill == qi.trees[0].skill || qi.tree_of_skill.contains(r.skill)) continue;
+      qi.tree_of_skill.emplace(r.skill, static_cast<uint32_t>(qi.trees.size()));
+      qi.trees.push_back(Tree{r.skill, {}});
+      for (uint32_t e : st_->queues[s.queue].members) Rekey(e);
+      return;
+    }
   }
 
   QueueIndex& Queue(uint32_t q) {
@@ -457,6 +518,7 @@ class IndexedMatcher final : public Matcher {
     }
   }
 
+  const int walk_before_indexing_;
   State* st_ = nullptr;
   std::vector<QueueIndex> queues_;
   // Per engineer: where it sits in the ready sets.
@@ -477,6 +539,8 @@ class IndexedMatcher final : public Matcher {
 
 }  // namespace
 
-std::unique_ptr<Matcher> MakeIndexedMatcher() { return std::make_unique<IndexedMatcher>(); }
+std::unique_ptr<Matcher> MakeIndexedMatcher(int walk_before_indexing) {
+  return std::make_unique<IndexedMatcher>(walk_before_indexing);
+}
 
 }  // namespace omniroute::internal

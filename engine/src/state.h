@@ -92,9 +92,7 @@ class SessionIdSet {
     auto it = std::lower_bound(ids_.begin(), ids_.end(), id);
     if (it != ids_.end() && *it == id) ids_.erase(it);
   }
-  bool contains(uint64_t id) const {
-    return std::binary_search(ids_.begin(), ids_.end(), id);
-  }
+  bool contains(uint64_t id) const { return std::binary_search(ids_.begin(), ids_.end(), id); }
   bool empty() const { return ids_.empty(); }
   size_t size() const { return ids_.size(); }
   auto begin() const { return ids_.begin(); }
@@ -120,9 +118,9 @@ struct EngineerState {
   uint32_t index = 0;  // also the registration order
   bool live = false;
   EngineerConfig config;
-  absl::InlinedVector<Req, 8> skills;                 // sorted by skill
-  absl::InlinedVector<EngineerChannel, 6> channels;   // sorted by channel
-  absl::InlinedVector<Membership, 4> queues;          // sorted by queue
+  absl::InlinedVector<Req, 8> skills;                // sorted by skill
+  absl::InlinedVector<EngineerChannel, 6> channels;  // sorted by channel
+  absl::InlinedVector<Membership, 4> queues;         // sorted by queue
   Presence presence = Presence::kOffline;
   std::string reason;
   absl::Time presence_since;
@@ -181,8 +179,8 @@ enum class TimerKind : uint8_t {
   kOfferExpiry = 2,
   kGrabWindow = 3,
   kWrapUpEnd = 4,
-  kPurge = 5,           // forget a finished session
-  kPresenceEnd = 6,     // engineer's presence wrap-up ends
+  kPurge = 5,        // forget a finished session
+  kPresenceEnd = 6,  // engineer's presence wrap-up ends
 };
 
 struct Timer {
@@ -278,13 +276,13 @@ struct Session {
   absl::InlinedVector<uint32_t, 2> preferred;
   uint32_t last_engineer = kNone;
   bool vip = false;
-  bool overflowed = false;   // targeted stages no longer apply
+  bool overflowed = false;       // targeted stages no longer apply
   bool transfer_target = false;  // `preferred` holds a transfer target
   int64_t transfer_timeout_us = 0;
   // Offer / assignment.
   uint32_t engineer = kNone;  // direct offer, assigned or wrap-up
   int cost_taken = 0;
-  absl::InlinedVector<uint32_t, 4> grab_offered;   // still pending
+  absl::InlinedVector<uint32_t, 4> grab_offered;  // still pending
   absl::InlinedVector<Claim, 4> claims;
   absl::InlinedVector<uint32_t, 2> declined;
   // The one timer of this session.
@@ -324,8 +322,8 @@ struct Session {
 int CompareSessions(const Session& a, int64_t ageing_a, const Session& b, int64_t ageing_b,
                     int64_t now_us);
 // Compares effective priority only (exactly). Returns <0 when `a`'s is higher.
-int CompareEffectivePriority(const Session& a, int64_t ageing_a, const Session& b,
-                             int64_t ageing_b, int64_t now_us);
+int CompareEffectivePriority(const Session& a, int64_t ageing_a, const Session& b, int64_t ageing_b,
+                             int64_t now_us);
 // Effective priority in thousandths of a point.
 int64_t EffectivePriorityMilli(const Session& s, int64_t ageing_us, int64_t now_us);
 
@@ -366,7 +364,11 @@ class Matcher {
   virtual SessionChoice FindSession(uint32_t engineer) = 0;
 };
 
-std::unique_ptr<Matcher> MakeIndexedMatcher();
+// `walk_before_indexing`: after a walk for a session went past more engineers than this, the
+// queue also indexes another skill the session requires (see indexed_matcher.cc). Tests
+// lower it to exercise those indexes on small centres.
+inline constexpr int kDefaultWalkBeforeIndexing = 16;
+std::unique_ptr<Matcher> MakeIndexedMatcher(int walk_before_indexing = kDefaultWalkBeforeIndexing);
 
 // Everything the engine holds.
 class State {

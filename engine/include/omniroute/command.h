@@ -128,8 +128,9 @@ struct EndWrapUp {
 };
 
 // Moves an assigned session on: to `queue` (its wait starts anew there), and/or to
-// `engineer` (tried first, like a preferred engineer, then the queue). The engineer who held
-// it is freed at once.
+// `engineer` (tried alone first for `engineer_timeout`, like a preferred engineer; then the
+// VIP stage if the customer is VIP, then the whole queue). The engineer who held it is freed
+// at once.
 struct TransferSession {
   SessionId session;
   QueueId queue;
