@@ -89,6 +89,7 @@ class Machine {
   void MarkWaiting(Session& s);   // into QUEUED bookkeeping + matcher + timer + work
   void LeaveWaiting(Session& s);  // out of QUEUED bookkeeping + matcher
   void Requeue(Session& s);       // back from OFFERED
+  void LeaveOffered(Session& s);  // out of OFFERED bookkeeping
   // Recomputes stage and relaxation for the current time; emits what changed. Returns
   // false if the session overflowed instead.
   // `indexed`: the session is in the QUEUED bookkeeping and the matcher now.
@@ -1000,12 +1001,16 @@ void Machine::LeaveWaiting(Session& s) {
   ClearTimer(s);
 }
 
-void Machine::Requeue(Session& s) {
-  // From OFFERED back to QUEUED, keeping the wait.
+void Machine::LeaveOffered(Session& s) {
   QueueState& q = st_.queues[s.queue];
   --q.offered;
   --q.waiting_by_channel[s.channel];
   ClearTimer(s);
+}
+
+void Machine::Requeue(Session& s) {
+  // From OFFERED back to QUEUED, keeping the wait.
+  LeaveOffered(s);
   s.engineer = kNone;
   s.grab_offered.clear();
   s.claims.clear();
@@ -1034,7 +1039,6 @@ void Machine::Overflow(Session& s, bool indexed) {
 }
 
 void Machine::Finish(Session& s, SessionState terminal) {
-  QueueState& q = st_.queues[s.queue];
   if (s.state == SessionState::kWrapUp || s.state == SessionState::kAssigned) {
     EngineerState& e = st_.engineers[s.engineer];
     Release(s, e);
@@ -1048,7 +1052,6 @@ void Machine::Finish(Session& s, SessionState terminal) {
   if (terminal == SessionState::kCancelled) type = EventType::kSessionCancelled;
   if (terminal == SessionState::kOverflowed) type = EventType::kSessionOverflowed;
   EmitSession(type, s);
-  (void)q;
   SetTimer(s, TimerKind::kPurge,
            st_.now_us + absl::ToInt64Microseconds(st_.options.session_retention));
 }
@@ -1131,12 +1134,10 @@ absl::Status Machine::Do(const CancelSession& c) {
                      "; only BOT, QUEUED or OFFERED sessions can be cancelled"));
   }
   if (absl::Status st = internal::ValidateText("reason", c.reason, 256); !st.ok()) return st;
-  QueueState& q = st_.queues[s.queue];
   if (s.state == SessionState::kQueued) {
     LeaveWaiting(s);
   } else if (s.state == SessionState::kOffered) {
-    --q.offered;
-    --q.waiting_by_channel[s.channel];
+    LeaveOffered(s);
     if (s.engineer != kNone) {
       EngineerState& e = st_.engineers[s.engineer];
       Event& ev = EmitSession(EventType::kOfferRescinded, s);
@@ -1298,10 +1299,7 @@ absl::Status Machine::Do(const AcceptOffer& c) {
         absl::StrCat("session ", s.id, " is not offered to engineer \"", c.engineer.value(), "\""));
   }
   EngineerState& e = st_.engineers[ei];
-  QueueState& q = st_.queues[s.queue];
-  --q.offered;
-  --q.waiting_by_channel[s.channel];
-  ClearTimer(s);
+  LeaveOffered(s);
   e.missed_in_row = 0;
   s.state = SessionState::kAssigned;
   Event& ev = EmitSession(EventType::kOfferAccepted, s);
@@ -1494,10 +1492,7 @@ void Machine::ResolveGrab(Session& s) {
   }
   EngineerState& e = st_.engineers[winner];
   RemoveFromGrab(s, winner);
-  QueueState& q = st_.queues[s.queue];
-  --q.offered;
-  --q.waiting_by_channel[s.channel];
-  ClearTimer(s);
+  LeaveOffered(s);
   Reserve(s, e);
   s.state = SessionState::kAssigned;
   Event& ev = EmitSession(EventType::kSessionAssigned, s);
