@@ -86,15 +86,15 @@ class Machine {
   // Session movements.
   void ComputeBase(Session& s);
   void EnterQueue(Session& s, uint32_t queue, bool keep_wait);
-  void MarkWaiting(Session& s);   // into QUEUED bookkeeping + matcher + timer + work
+  void MarkWaiting(Session& s);   // into QUEUED bookkeeping + matcher + work
   void LeaveWaiting(Session& s);  // out of QUEUED bookkeeping + matcher
   void Requeue(Session& s);       // back from OFFERED
   void LeaveOffered(Session& s);  // out of OFFERED bookkeeping
   // Recomputes stage and relaxation for the current time; emits what changed. Returns
   // false if the session overflowed instead.
   // `indexed`: the session is in the QUEUED bookkeeping and the matcher now.
+  // Also sets the session's routing timer for its next stage end, relaxation step or overflow.
   bool Reevaluate(Session& s, bool emit, bool indexed);
-  void ScheduleRouting(Session& s);
   void Overflow(Session& s, bool indexed);
   void Finish(Session& s, SessionState terminal);
 
@@ -210,7 +210,7 @@ void Machine::FireTimer(const Timer& t) {
   switch (t.kind) {
     case TimerKind::kSessionRouting:
       if (s->state == SessionState::kQueued) {
-        if (Reevaluate(*s, /*emit=*/true, /*indexed=*/true)) ScheduleRouting(*s);
+        Reevaluate(*s, /*emit=*/true, /*indexed=*/true);
       }
       break;
     case TimerKind::kOfferExpiry: {
@@ -939,17 +939,12 @@ bool Machine::Reevaluate(Session& s, bool emit, bool indexed) {
       PushSession(s.id);
     }
   }
-  return true;
-}
-
-void Machine::ScheduleRouting(Session& s) {
-  const int64_t elapsed = st_.now_us - s.queue_entered_us;
-  const RoutingPoint p = ComputeRouting(st_, s, elapsed);
   if (p.next_change_us < 0) {
     ClearTimer(s);
   } else {
     SetTimer(s, TimerKind::kSessionRouting, s.queue_entered_us + p.next_change_us);
   }
+  return true;
 }
 
 void Machine::EnterQueue(Session& s, uint32_t queue, bool keep_wait) {
@@ -988,7 +983,6 @@ void Machine::MarkWaiting(Session& s) {
   ++q.waiting_by_channel[s.channel];
   q.waiting_order.insert({s.waiting_since_us, s.id});
   st_.matcher->SessionWaiting(s);
-  ScheduleRouting(s);
   PushSession(s.id);
 }
 
