@@ -1592,8 +1592,12 @@ void Machine::OfferGrab(Session& s, const std::vector<uint32_t>& engineers,
     ev.has_reason = true;
     ev.reason = base;
     ev.reason.winner = st_.Rank(e, s.queue);
-    if (i > 0) ev.reason.has_runner_up = false, ev.reason.runner_up = RankKey();
-    if (i > 0) ev.reason.runner_up_engineer = EngineerId();
+    if (i > 0) {
+      // The runner-up belongs to the first offer's reason only.
+      ev.reason.has_runner_up = false;
+      ev.reason.runner_up = RankKey();
+      ev.reason.runner_up_engineer = EngineerId();
+    }
   }
 }
 
