@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 
 namespace omniroute::daemon {
 namespace {
@@ -132,6 +133,99 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
   // absl::StatusCode and grpc::StatusCode share the canonical numbering (0..16).
   return grpc::Status(static_cast<grpc::StatusCode>(static_cast<int>(status.code())),
                       std::string(status.message()));
+}
+
+namespace {
+
+// Engine field names that differ from the proto's, below the first path segment.
+constexpr FieldRename kSegmentRenames[] = {
+    {"relaxation", "relaxation_steps"},
+    {"skill", "skill_id"},
+    {"overflow_queue", "overflow_queue_id"},
+    {"channel", "channel_id"},
+    {"delivery", "delivery_mode"},
+    {"queues", "queue_ids"},
+    {"preferred_engineers", "preferred_agent_ids"},
+    {"last_engineer", "last_agent_id"},
+    {"last_engineer_timeout", "last_agent_timeout"},
+    {"wrap_up", "wrap_up_duration"},
+};
+
+bool IsPathChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '[' ||
+         c == ']';
+}
+
+// The length of the field path at the start of `message` (before ": "), or 0 when the message
+// does not start with one. Several paths may be joined by ", ".
+size_t FieldPathLength(absl::string_view message) {
+  size_t i = 0;
+  while (i < message.size()) {
+    const char c = message[i];
+    if (IsPathChar(c)) {
+      ++i;
+    } else if (c == ',' && i + 1 < message.size() && message[i + 1] == ' ' && i > 0) {
+      i += 2;
+    } else if (c == ':' && i > 0 && i + 1 < message.size() && message[i + 1] == ' ') {
+      return i;
+    } else {
+      return 0;
+    }
+  }
+  return 0;
+}
+
+std::string RenamePath(absl::string_view path, std::initializer_list<FieldRename> top) {
+  std::string out;
+  bool first = true;
+  while (!path.empty()) {
+    size_t end = 0;
+    while (end < path.size() && path[end] != '.' && path[end] != '[') ++end;
+    absl::string_view name = path.substr(0, end);
+    absl::string_view api = name;
+    if (first) {
+      for (const FieldRename& r : top) {
+        if (r.engine == name) api = r.api;
+      }
+    } else {
+      for (const FieldRename& r : kSegmentRenames) {
+        if (r.engine == name) api = r.api;
+      }
+    }
+    absl::StrAppend(&out, api);
+    first = false;
+    path.remove_prefix(end);
+    while (!path.empty() && path[0] == '[') {  // indices
+      const size_t close = path.find(']');
+      if (close == absl::string_view::npos) {
+        absl::StrAppend(&out, path);
+        return out;
+      }
+      absl::StrAppend(&out, path.substr(0, close + 1));
+      path.remove_prefix(close + 1);
+    }
+    if (!path.empty() && path[0] == '.') {
+      out.push_back('.');
+      path.remove_prefix(1);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::Status ToApiFieldPath(const absl::Status& status,
+                            std::initializer_list<FieldRename> top) {
+  if (status.ok()) return status;
+  const absl::string_view message = status.message();
+  const size_t length = FieldPathLength(message);
+  if (length == 0) return status;
+  std::string renamed;
+  for (absl::string_view path : absl::StrSplit(message.substr(0, length), ", ")) {
+    if (!renamed.empty()) renamed += ", ";
+    renamed += RenamePath(path, top);
+  }
+  return absl::Status(status.code(), absl::StrCat(renamed, message.substr(length)));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -22,6 +22,8 @@
 #define OMNIROUTE_DAEMON_CONVERT_H_
 
 #include <cstdint>
+#include <initializer_list>
+#include <string>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -50,6 +52,19 @@ namespace omniroute::daemon {
 
 // The one place an engine absl::Status becomes a grpc::Status: same code, same message.
 grpc::Status ToGrpcStatus(const absl::Status& status);
+
+// The engine names fields with its own words ("queue.relaxation[1].skill", "engineer.tier",
+// "session"); the API promises the proto's field paths ("queue.relaxation_steps[1].skill_id",
+// "agent.tier", "session_id"). When `status`'s message starts with a field path ("a.b[2].c: "
+// or "a, b: "), this rewrites it: the first segment through `top` (engine name -> request
+// field, e.g. {"queue", "target_queue_id"}; a first segment not in `top` is kept), every later
+// segment through the fixed table of engine -> proto names. Other messages pass unchanged.
+struct FieldRename {
+  absl::string_view engine;
+  absl::string_view api;
+};
+absl::Status ToApiFieldPath(const absl::Status& status,
+                            std::initializer_list<FieldRename> top);
 
 // ---------------------------------------------------------------------------------------------
 // Scalars

@@ -850,3 +850,40 @@ TEST(ConvertEngineTest, ConvertedCommandsDriveTheEngine) {
 
 }  // namespace
 }  // namespace omniroute::daemon
+
+namespace omniroute::daemon {
+namespace {
+
+TEST(ConvertFieldPathTest, EngineNamesBecomeProtoPaths) {
+  const auto rewrite = [](absl::string_view message, std::initializer_list<FieldRename> top) {
+    return std::string(ToApiFieldPath(absl::InvalidArgumentError(message), top).message());
+  };
+  EXPECT_EQ(rewrite("queue.relaxation[1].skill: must not be empty", {}),
+            "queue.relaxation_steps[1].skill_id: must not be empty");
+  EXPECT_EQ(rewrite("engineer.tier: unknown tier", {{"engineer", "agent"}}),
+            "agent.tier: unknown tier");
+  EXPECT_EQ(rewrite("engineer.channels[0].channel: listed twice", {{"engineer", "agent"}}),
+            "agent.channels[0].channel_id: listed twice");
+  EXPECT_EQ(rewrite("customer.preferred_engineers[2]: must not be empty", {}),
+            "customer.preferred_agent_ids[2]: must not be empty");
+  EXPECT_EQ(rewrite("queue.tag_rules[3].requirement.skill: x", {}),
+            "queue.tag_rules[3].requirement.skill_id: x");
+  EXPECT_EQ(rewrite("queue, engineer: name a queue, an engineer or both",
+                    {{"queue", "target_queue_id"}, {"engineer", "target_agent_id"}}),
+            "target_queue_id, target_agent_id: name a queue, an engineer or both");
+  EXPECT_EQ(rewrite("session: must be set", {{"session", "session_id"}}),
+            "session_id: must be set");
+  // Not a path: left alone.
+  EXPECT_EQ(rewrite("session 17 not found", {{"session", "session_id"}}), "session 17 not found");
+  EXPECT_EQ(rewrite("queue \"x\" not found: y", {{"queue", "queue_id"}}),
+            "queue \"x\" not found: y");
+  // The code is kept, OK stays OK.
+  absl::Status failed = ToApiFieldPath(absl::FailedPreconditionError("engineer.budget: low"),
+                                       {{"engineer", "agent"}});
+  EXPECT_EQ(failed.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(failed.message(), "agent.budget: low");
+  EXPECT_TRUE(ToApiFieldPath(absl::OkStatus(), {}).ok());
+}
+
+}  // namespace
+}  // namespace omniroute::daemon
