@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# The README's first command: installs what is missing, builds, and runs omniroute.
-# Until the daemon lands this runs the engine demo, which routes a small after-sales day on
-# virtual time and prints every decision with its reason.
+# The README's first command: installs what is missing, builds, and starts the daemon
+# `omnirouted` on its embedded demo configuration, listening on 127.0.0.1:7400 (gRPC, with
+# health checking and reflection). Extra arguments go to omnirouted, e.g.
+#   scripts/run.sh --config=proto/examples/omnirouted.textproto
+#   scripts/run.sh --listen=127.0.0.1:7500 --log_level=debug
+# Stop it with Ctrl-C (graceful shutdown).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 "$root/scripts/setup.sh"
-"$root/scripts/build.sh" "$root/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo
-exec "$root/build/examples/omniroute_demo" "$@"
+cmake -S "$root" -B "$root/build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$root/build" --target omnirouted -j "$(nproc)"
+exec "$root/build/daemon/omnirouted" "$@"

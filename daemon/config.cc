@@ -1,0 +1,569 @@
+#include "daemon/config.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "daemon/convert.h"
+#include "google/protobuf/io/tokenizer.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "google/protobuf/text_format.h"
+#include "omniroute/command.h"
+
+namespace omniroute::daemon {
+
+// Generated from daemon/demo_config.textproto by daemon/embed_text.cmake.
+extern const char kDemoConfigText[];
+
+namespace {
+
+namespace pb = google::protobuf;
+
+// ---------------------------------------------------------------------------------------------
+// Range checks
+
+const absl::Duration kSevenDays = absl::Hours(7 * 24);
+
+absl::Status Invalid(absl::string_view field, absl::string_view what) {
+  return absl::InvalidArgumentError(absl::StrCat(field, ": ", what));
+}
+
+// An optional int32: the default when unset, else the value checked against lo..hi.
+absl::StatusOr<int> IntInRange(absl::string_view field, bool has, int32_t value, int default_value,
+                               int lo, int hi) {
+  if (!has) return default_value;
+  if (value < lo || value > hi) {
+    return Invalid(field, absl::StrCat(value, " is outside ", lo, "..", hi));
+  }
+  return static_cast<int>(value);
+}
+
+// A Duration field: the default when unset, else well formed, not negative (DurationFromProto),
+// truncated to microseconds, and within lo..hi (`range` says so in words).
+absl::StatusOr<absl::Duration> DurationInRange(absl::string_view field, bool has,
+                                               const pb::Duration& value,
+                                               absl::Duration default_value, absl::Duration lo,
+                                               absl::Duration hi, absl::string_view range) {
+  if (!has) return default_value;
+  absl::StatusOr<absl::Duration> d = DurationFromProto(field, value);
+  if (!d.ok()) return d.status();
+  if (*d < lo || *d > hi) {
+    return Invalid(field, absl::StrCat(absl::FormatDuration(*d), " is outside ", range));
+  }
+  return *d;
+}
+
+// "host:port" with a port 0..65535; an IPv6 host in brackets ("[::]:7400").
+absl::Status CheckHostPort(absl::string_view field, absl::string_view address) {
+  const size_t colon = address.rfind(':');
+  if (colon == absl::string_view::npos) {
+    return Invalid(field, absl::StrCat("\"", address, "\" is not host:port"));
+  }
+  const absl::string_view host = address.substr(0, colon);
+  const absl::string_view port = address.substr(colon + 1);
+  if (host.empty()) {
+    return Invalid(field, absl::StrCat("\"", address, "\" has no host (use e.g. \"[::]", address,
+                                       "\" for every interface)"));
+  }
+  for (char c : address) {
+    if (absl::ascii_isspace(static_cast<unsigned char>(c)) ||
+        !absl::ascii_isprint(static_cast<unsigned char>(c))) {
+      return Invalid(field,
+                     absl::StrCat("\"", address, "\" contains a space or control character"));
+    }
+  }
+  if (host.front() == '[') {
+    if (host.size() < 3 || host.back() != ']') {
+      return Invalid(field, absl::StrCat("\"", address, "\" has a malformed [IPv6] host"));
+    }
+  } else if (absl::StrContains(host, ':')) {
+    return Invalid(field, absl::StrCat("\"", address,
+                                       "\": an IPv6 host goes in brackets, e.g. \"[::1]:7400\""));
+  }
+  uint32_t port_number = 0;
+  if (port.empty() || port.size() > 5 ||
+      !std::all_of(port.begin(), port.end(),
+                   [](char c) { return absl::ascii_isdigit(static_cast<unsigned char>(c)); }) ||
+      !absl::SimpleAtoi(port, &port_number) || port_number > 65535) {
+    return Invalid(field, absl::StrCat("\"", address, "\" does not end in a port 0..65535"));
+  }
+  return absl::OkStatus();
+}
+
+// Ids listed twice in one repeated field of the configuration.
+absl::Status CheckUnique(absl::string_view list, absl::string_view what,
+                         const std::vector<std::string>& ids) {
+  for (size_t i = 0; i < ids.size(); ++i) {
+    for (size_t j = 0; j < i; ++j) {
+      if (ids[i] == ids[j]) {
+        return Invalid(
+            absl::StrCat(list, "[", i, "].id"),
+            absl::StrCat(what, " \"", ids[i], "\" is already defined by ", list, "[", j, "]"));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Keeps the parser's first error and its position.
+class FirstErrorCollector : public pb::io::ErrorCollector {
+ public:
+  void AddError(int line, pb::io::ColumnNumber column, const std::string& message) override {
+    if (has_error_) return;  // the first error is the one that matters
+    has_error_ = true;
+    line_ = line;
+    column_ = column;
+    message_ = message;
+  }
+
+  bool has_error() const { return has_error_; }
+  int line() const { return line_; }
+  pb::io::ColumnNumber column() const { return column_; }
+  const std::string& message() const { return message_; }
+
+ private:
+  bool has_error_ = false;
+  int line_ = -1;
+  pb::io::ColumnNumber column_ = 0;
+  std::string message_;
+};
+
+bool IsIdentifierChar(char c) {
+  return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_';
+}
+
+// The byte offset of the tokenizer's zero-based (line, column), where a tab advances the
+// column to the next multiple of 8; text.size() when past the end.
+size_t OffsetOf(absl::string_view text, int line, int column) {
+  size_t i = 0;
+  for (int l = 0; l < line && i < text.size(); ++i) {
+    if (text[i] == '\n') ++l;
+  }
+  for (int c = 0; i < text.size() && text[i] != '\n' && c < column; ++i) {
+    c = text[i] == '\t' ? c + 8 - c % 8 : c + 1;
+  }
+  return i;
+}
+
+// The identifier an error message quotes as the culprit, if any.
+absl::string_view QuotedCulprit(absl::string_view message) {
+  for (absl::string_view marker :
+       {"has no field named \"", "Unknown enumeration value of \"", "Non-repeated field \""}) {
+    const size_t at = message.find(marker);
+    if (at == absl::string_view::npos) continue;
+    absl::string_view rest = message.substr(at + marker.size());
+    const size_t end = rest.find('"');
+    if (end == absl::string_view::npos || end == 0) return {};
+    absl::string_view name = rest.substr(0, end);
+    if (!std::all_of(name.begin(), name.end(), IsIdentifierChar)) return {};
+    return name;
+  }
+  return {};
+}
+
+// "<source>:<line>:<column>: <message>", 1-based. The parser reports an error at the token
+// after the one at fault (for a bad enum value that is often on the next line); when the
+// message quotes the culprit, the position is moved back to it.
+std::string FormatParseError(absl::string_view text, absl::string_view source,
+                             const FirstErrorCollector& error) {
+  std::string message = error.message();
+  if (absl::EndsWith(message, "got: ")) message += "end of input";
+  if (error.line() < 0) return absl::StrCat(source, ": ", message);
+  size_t offset = OffsetOf(text, error.line(), error.column());
+  if (const absl::string_view culprit = QuotedCulprit(message); !culprit.empty()) {
+    size_t at = std::min(offset, text.size());
+    while (at > 0) {
+      at = text.rfind(culprit, at - 1);
+      if (at == absl::string_view::npos) break;
+      const size_t end = at + culprit.size();
+      if ((at == 0 || !IsIdentifierChar(text[at - 1])) &&
+          (end >= text.size() || !IsIdentifierChar(text[end]))) {
+        offset = at;
+        break;
+      }
+    }
+  }
+  const size_t line_start = offset == 0 ? 0 : text.rfind('\n', offset - 1);
+  const size_t column =
+      line_start == absl::string_view::npos || offset == 0 ? offset : offset - line_start - 1;
+  const int line = static_cast<int>(std::count(text.begin(), text.begin() + offset, '\n'));
+  return absl::StrCat(source, ":", line + 1, ":", column + 1, ": ", message);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Command line
+
+constexpr absl::string_view kFlagConfig = "config";
+constexpr absl::string_view kFlagListen = "listen";
+constexpr absl::string_view kFlagDataDir = "data_dir";
+constexpr absl::string_view kFlagLogLevel = "log_level";
+constexpr absl::string_view kFlagHelp = "help";
+constexpr absl::string_view kFlagVersion = "version";
+
+constexpr absl::string_view kKnownFlags[] = {kFlagConfig,   kFlagListen, kFlagDataDir,
+                                             kFlagLogLevel, kFlagHelp,   kFlagVersion};
+
+bool IsKnownFlag(absl::string_view name) {
+  for (absl::string_view f : kKnownFlags) {
+    if (f == name) return true;
+  }
+  return false;
+}
+
+absl::StatusOr<v1::LogLevel> ParseLogLevel(absl::string_view text) {
+  const std::string lower = absl::AsciiStrToLower(text);
+  if (lower == "debug") return v1::LOG_LEVEL_DEBUG;
+  if (lower == "info") return v1::LOG_LEVEL_INFO;
+  if (lower == "warning") return v1::LOG_LEVEL_WARNING;
+  if (lower == "error") return v1::LOG_LEVEL_ERROR;
+  return absl::InvalidArgumentError(
+      absl::StrCat("--log_level: \"", text, "\" is not one of debug, info, warning, error"));
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Parsing
+
+absl::StatusOr<v1::DaemonConfig> ParseConfigText(absl::string_view text, absl::string_view source) {
+  v1::DaemonConfig config;
+  FirstErrorCollector errors;
+  pb::TextFormat::Parser parser;
+  parser.RecordErrorsTo(&errors);
+  parser.AllowUnknownField(false);
+  parser.AllowUnknownExtension(false);
+  pb::io::ArrayInputStream input(text.data(), static_cast<int>(text.size()));
+  if (!parser.Parse(&input, &config) || errors.has_error()) {
+    if (!errors.has_error()) {
+      return absl::InvalidArgumentError(absl::StrCat(source, ": does not parse"));
+    }
+    return absl::InvalidArgumentError(FormatParseError(text, source, errors));
+  }
+  return config;
+}
+
+absl::StatusOr<v1::DaemonConfig> LoadConfigFile(const std::string& path) {
+  std::FILE* file = std::fopen(path.c_str(), "rb");
+  if (file == nullptr) {
+    const int error = errno;
+    const std::string what = absl::StrCat("configuration file ", path, ": ", std::strerror(error));
+    if (error == ENOENT || error == ENOTDIR) return absl::NotFoundError(what);
+    if (error == EACCES || error == EPERM) return absl::PermissionDeniedError(what);
+    return absl::InvalidArgumentError(what);
+  }
+  std::string text;
+  char buffer[1 << 16];
+  size_t n;
+  while ((n = std::fread(buffer, 1, sizeof buffer, file)) > 0) text.append(buffer, n);
+  const bool failed = std::ferror(file) != 0;
+  const int error = errno;
+  std::fclose(file);
+  if (failed) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("configuration file ", path, ": cannot read: ", std::strerror(error)));
+  }
+  return ParseConfigText(text, path);
+}
+
+absl::string_view DemoConfigText() { return kDemoConfigText; }
+
+v1::DaemonConfig DemoConfig() {
+  absl::StatusOr<v1::DaemonConfig> config =
+      ParseConfigText(DemoConfigText(), "daemon/demo_config.textproto");
+  if (!config.ok()) {
+    std::fprintf(stderr, "omnirouted: the embedded demo configuration does not parse: %s\n",
+                 std::string(config.status().message()).c_str());
+    std::abort();
+  }
+  return *std::move(config);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Resolving
+
+absl::StatusOr<DaemonSettings> ResolveConfig(const v1::DaemonConfig& config,
+                                             absl::string_view source) {
+  const DaemonSettings defaults;  // its member initializers are config.proto's defaults
+  DaemonSettings out;
+  out.source = std::string(source);
+
+  out.listen_address =
+      config.listen_address().empty() ? defaults.listen_address : config.listen_address();
+  if (absl::Status s = CheckHostPort("listen_address", out.listen_address); !s.ok()) return s;
+  out.http_address = config.http_address();
+  if (!out.http_address.empty()) {
+    if (absl::Status s = CheckHostPort("http_address", out.http_address); !s.ok()) return s;
+  }
+  out.data_dir = config.data_dir();
+  if (!v1::LogLevel_IsValid(config.log_level())) {
+    return Invalid("log_level", absl::StrCat("unknown value ", config.log_level()));
+  }
+  out.log_level =
+      config.log_level() == v1::LOG_LEVEL_UNSPECIFIED ? v1::LOG_LEVEL_INFO : config.log_level();
+
+  // limits
+  const v1::Limits& limits = config.limits();
+#define OMNIROUTE_INT_LIMIT(name, default_value, lo, hi)                                        \
+  {                                                                                             \
+    absl::StatusOr<int> v =                                                                     \
+        IntInRange("limits." #name, limits.has_##name(), limits.name(), default_value, lo, hi); \
+    if (!v.ok()) return v.status();                                                             \
+    out.name = *v;                                                                              \
+  }
+  OMNIROUTE_INT_LIMIT(max_message_bytes, defaults.max_message_bytes, 1024, 64 * 1024 * 1024)
+  OMNIROUTE_INT_LIMIT(max_open_streams, defaults.max_open_streams, 1, 100000)
+  OMNIROUTE_INT_LIMIT(stream_buffer_size, defaults.stream_buffer_size, 16, 1000000)
+  OMNIROUTE_INT_LIMIT(max_waiting_sessions, defaults.max_waiting_sessions, 1, 100000000)
+  OMNIROUTE_INT_LIMIT(max_page_size, defaults.max_page_size, 1, 100000)
+  OMNIROUTE_INT_LIMIT(default_page_size, std::min(defaults.default_page_size, out.max_page_size), 1,
+                      out.max_page_size)
+  OMNIROUTE_INT_LIMIT(event_history_size, defaults.event_history_size, 0, 10000000)
+#undef OMNIROUTE_INT_LIMIT
+  {
+    absl::StatusOr<absl::Duration> d =
+        DurationInRange("limits.request_id_retention", limits.has_request_id_retention(),
+                        limits.request_id_retention(), defaults.request_id_retention,
+                        absl::Minutes(1), kSevenDays, "1m..7 days");
+    if (!d.ok()) return d.status();
+    out.request_id_retention = *d;
+  }
+
+  // engine
+  const v1::EngineSettings& engine = config.engine();
+  out.engine_options.channels = DefaultChannels();
+  {
+    absl::StatusOr<int> v = IntInRange(
+        "engine.missed_offers_limit", engine.has_missed_offers_limit(),
+        engine.missed_offers_limit(), defaults.engine_options.missed_offers_limit, 0, 1000);
+    if (!v.ok()) return v.status();
+    out.engine_options.missed_offers_limit = *v;
+  }
+  {
+    absl::StatusOr<absl::Duration> d = DurationInRange(
+        "engine.session_retention", engine.has_session_retention(), engine.session_retention(),
+        defaults.engine_options.session_retention, absl::ZeroDuration(), kSevenDays, "0s..7 days");
+    if (!d.ok()) return d.status();
+    out.engine_options.session_retention = *d;
+  }
+
+  // stats
+  const v1::StatsSettings& stats = config.stats();
+  {
+    absl::StatusOr<absl::Duration> d =
+        DurationInRange("stats.max_window", stats.has_max_window(), stats.max_window(),
+                        defaults.stats_max_window, absl::Minutes(1), kSevenDays, "1m..7 days");
+    if (!d.ok()) return d.status();
+    out.stats_max_window = *d;
+  }
+  if (!stats.has_default_window()) {
+    out.stats_default_window = std::min(defaults.stats_default_window, out.stats_max_window);
+  } else {
+    absl::StatusOr<absl::Duration> d =
+        DurationFromProto("stats.default_window", stats.default_window());
+    if (!d.ok()) return d.status();
+    if (*d <= absl::ZeroDuration()) return Invalid("stats.default_window", "must be positive");
+    if (*d > out.stats_max_window) {
+      return Invalid("stats.default_window",
+                     absl::StrCat(absl::FormatDuration(*d), " is longer than stats.max_window (",
+                                  absl::FormatDuration(out.stats_max_window), ")"));
+    }
+    out.stats_default_window = *d;
+  }
+
+  // Startup objects: proto-level checks here, the engine's own checks when applied.
+  std::vector<std::string> ids;
+  for (int i = 0; i < config.channels_size(); ++i) {
+    absl::StatusOr<ChannelSpec> spec =
+        ChannelFromProto(config.channels(i), absl::StrCat("channels[", i, "]"));
+    if (!spec.ok()) return spec.status();
+    ids.push_back(spec->id.value());
+    out.channels.push_back(*std::move(spec));
+  }
+  if (absl::Status s = CheckUnique("channels", "channel", ids); !s.ok()) return s;
+
+  ids.clear();
+  for (int i = 0; i < config.queues_size(); ++i) {
+    absl::StatusOr<QueueConfig> queue =
+        QueueFromProto(config.queues(i), absl::StrCat("queues[", i, "]"));
+    if (!queue.ok()) return queue.status();
+    ids.push_back(queue->id.value());
+    out.queues.push_back(*std::move(queue));
+  }
+  if (absl::Status s = CheckUnique("queues", "queue", ids); !s.ok()) return s;
+
+  ids.clear();
+  for (int i = 0; i < config.agents_size(); ++i) {
+    absl::StatusOr<EngineerConfig> agent =
+        AgentFromProto(config.agents(i), absl::StrCat("agents[", i, "]"));
+    if (!agent.ok()) return agent.status();
+    ids.push_back(agent->id.value());
+    out.agents.push_back(*std::move(agent));
+  }
+  if (absl::Status s = CheckUnique("agents", "agent", ids); !s.ok()) return s;
+
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Startup objects
+
+namespace {
+
+// An engine refusal of the startup object `api` ("queues[1]"), whose engine name is `engine`
+// ("queue"), with the path rewritten to the configuration's. A message that names no field
+// gets the object's path in front.
+absl::Status StartupRefusal(const absl::Status& status, absl::string_view engine_name,
+                            const std::string& api) {
+  absl::Status renamed = ToApiFieldPath(status, {{engine_name, api}});
+  if (absl::StartsWith(renamed.message(), api)) return renamed;
+  return absl::Status(renamed.code(), absl::StrCat(api, ": ", renamed.message()));
+}
+
+}  // namespace
+
+absl::Status ApplyStartupObjects(const DaemonSettings& settings, Engine& engine, absl::Time now,
+                                 std::vector<Event>* events) {
+  for (size_t i = 0; i < settings.channels.size(); ++i) {
+    if (absl::Status s = engine.Apply(UpsertChannel{settings.channels[i]}, now, events); !s.ok()) {
+      return StartupRefusal(s, "channel", absl::StrCat("channels[", i, "]"));
+    }
+  }
+  for (size_t i = 0; i < settings.queues.size(); ++i) {
+    if (absl::Status s = engine.Apply(UpsertQueue{settings.queues[i]}, now, events); !s.ok()) {
+      return StartupRefusal(s, "queue", absl::StrCat("queues[", i, "]"));
+    }
+  }
+  for (size_t i = 0; i < settings.agents.size(); ++i) {
+    if (absl::Status s = engine.Apply(UpsertEngineer{settings.agents[i]}, now, events); !s.ok()) {
+      return StartupRefusal(s, "engineer", absl::StrCat("agents[", i, "]"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Command line
+
+absl::StatusOr<CommandLine> ParseCommandLine(int argc, const char* const* argv) {
+  CommandLine out;
+  for (int i = 1; i < argc; ++i) {
+    const absl::string_view arg = argv[i];
+    if (arg == "-h") {
+      out.help = true;
+      continue;
+    }
+    if (!absl::StartsWith(arg, "--") || arg.size() == 2) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("unexpected argument \"", arg, "\" (flags are --name=value; see --help)"));
+    }
+    absl::string_view name = arg.substr(2);
+    std::optional<std::string> value;
+    if (const size_t eq = name.find('='); eq != absl::string_view::npos) {
+      value = std::string(name.substr(eq + 1));
+      name = name.substr(0, eq);
+    }
+    if (!IsKnownFlag(name)) {
+      const std::string underscored = absl::StrReplaceAll(name, {{"-", "_"}});
+      if (underscored != name && IsKnownFlag(underscored)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("unknown flag --", name, " (did you mean --", underscored, "?)"));
+      }
+      return absl::InvalidArgumentError(absl::StrCat("unknown flag --", name, " (see --help)"));
+    }
+    if (name == kFlagHelp || name == kFlagVersion) {
+      if (value.has_value()) {
+        return absl::InvalidArgumentError(absl::StrCat("--", name, " takes no value"));
+      }
+      (name == kFlagHelp ? out.help : out.version) = true;
+      continue;
+    }
+    if (!value.has_value()) {  // --flag value
+      if (i + 1 >= argc || absl::StartsWith(argv[i + 1], "--")) {
+        return absl::InvalidArgumentError(absl::StrCat("--", name, " needs a value"));
+      }
+      value = argv[++i];
+    }
+    if (name == kFlagConfig) {
+      if (value->empty()) return absl::InvalidArgumentError("--config needs a path");
+      out.config_path = *std::move(value);
+    } else if (name == kFlagListen) {
+      if (absl::Status s = CheckHostPort("--listen", *value); !s.ok()) return s;
+      out.listen = *std::move(value);
+    } else if (name == kFlagDataDir) {
+      out.data_dir = *std::move(value);  // "" is allowed: state in memory only
+    } else if (name == kFlagLogLevel) {
+      absl::StatusOr<v1::LogLevel> level = ParseLogLevel(*value);
+      if (!level.ok()) return level.status();
+      out.log_level = *level;
+    }
+  }
+  return out;
+}
+
+std::string UsageText() {
+  return R"(Usage: omnirouted [flags]
+
+omnirouted is the omniroute contact-centre routing daemon: channel gateways, agent desktops
+and the robot-chat bot talk to it over gRPC (package omniroute.v1).
+
+With no flags it starts with the embedded demo configuration: an after-sales service centre
+with a few queues and demo agents, listening on 127.0.0.1:7400, state in memory only.
+
+Flags (--flag=value or --flag value):
+  --config=PATH       Read the configuration from PATH, a DaemonConfig in protobuf text
+                      format (see proto/omniroute/v1/config.proto and
+                      proto/examples/omnirouted.textproto). Replaces the demo configuration.
+  --listen=HOST:PORT  The gRPC listen address; overrides listen_address. "[::]:7400" listens
+                      on every interface; port 0 picks a free port.
+  --data_dir=DIR      Directory for the daemon's state; overrides data_dir. "" keeps state in
+                      memory only.
+  --log_level=LEVEL   debug, info, warning or error; overrides log_level. Customer data is
+                      logged only at debug.
+  --help, -h          Print this help and exit.
+  --version           Print the version and exit.
+
+Flags override the configuration file. Unknown flags are an error.
+
+Examples:
+  omnirouted
+  omnirouted --config=/etc/omniroute/omnirouted.textproto --listen=[::]:7400 --log_level=warning
+)";
+}
+
+absl::StatusOr<DaemonSettings> LoadSettings(const CommandLine& command_line) {
+  v1::DaemonConfig config;
+  std::string source;
+  if (command_line.config_path.has_value()) {
+    absl::StatusOr<v1::DaemonConfig> loaded = LoadConfigFile(*command_line.config_path);
+    if (!loaded.ok()) return loaded.status();
+    config = *std::move(loaded);
+    source = *command_line.config_path;
+  } else {
+    config = DemoConfig();
+    source = std::string(kDemoConfigSource);
+  }
+  if (command_line.listen.has_value()) config.set_listen_address(*command_line.listen);
+  if (command_line.data_dir.has_value()) config.set_data_dir(*command_line.data_dir);
+  if (command_line.log_level.has_value()) config.set_log_level(*command_line.log_level);
+
+  absl::StatusOr<DaemonSettings> settings = ResolveConfig(config, source);
+  if (!settings.ok()) {
+    return absl::Status(settings.status().code(),
+                        absl::StrCat(source, ": ", settings.status().message()));
+  }
+  return settings;
+}
+
+}  // namespace omniroute::daemon

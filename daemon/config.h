@@ -1,0 +1,123 @@
+// The daemon's configuration: the DaemonConfig file (or the embedded demo configuration), the
+// command line that overrides it, and the settings resolved from both.
+//
+//   absl::StatusOr<CommandLine> command_line = ParseCommandLine(argc, argv);
+//   absl::StatusOr<DaemonSettings> settings = LoadSettings(*command_line);
+//   Engine engine(settings->engine_options);
+//   absl::Status s = ApplyStartupObjects(*settings, engine, absl::Now(), &events);
+//
+// The contract of every field (defaults, ranges) is written on the DaemonConfig message in
+// proto/omniroute/v1/config.proto; this file implements it. Errors are INVALID_ARGUMENT with a
+// message starting with the offending field's path in the configuration
+// ("limits.max_open_streams: 0 is outside 1..100000", "queues[1].overflow_queue_id: ..."),
+// or, for text that does not parse, "<source>:<line>:<column>: <what>".
+
+#ifndef OMNIROUTE_DAEMON_CONFIG_H_
+#define OMNIROUTE_DAEMON_CONFIG_H_
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "omniroute/channel.h"
+#include "omniroute/engine.h"
+#include "omniroute/engineer.h"
+#include "omniroute/event.h"
+#include "omniroute/queue.h"
+#include "omniroute/v1/config.pb.h"
+
+namespace omniroute::daemon {
+
+// What `DaemonSettings::source` says when the embedded demo configuration is in use.
+inline constexpr absl::string_view kDemoConfigSource = "embedded demo configuration";
+
+// Settings resolved from a DaemonConfig: every default filled in, every range checked. A
+// default-constructed DaemonSettings holds the defaults too (what an empty DaemonConfig
+// resolves to, with an empty `source`), for tests that build settings by hand.
+struct DaemonSettings {
+  std::string listen_address = "127.0.0.1:7400";
+  std::string http_address;                     // default "" (disabled)
+  std::string data_dir;                         // default "" (state in memory only)
+  v1::LogLevel log_level = v1::LOG_LEVEL_INFO;  // never UNSPECIFIED after resolving
+  // limits.*, with their defaults from config.proto.
+  int max_message_bytes = 4 * 1024 * 1024;
+  int max_open_streams = 1024;
+  int stream_buffer_size = 1024;
+  int max_waiting_sessions = 100000;
+  int default_page_size = 100;
+  int max_page_size = 1000;
+  absl::Duration request_id_retention = absl::Hours(1);
+  int event_history_size = 65536;
+  // missed_offers_limit, session_retention; channels = DefaultChannels().
+  EngineOptions engine_options;
+  absl::Duration stats_default_window = absl::Minutes(15);
+  absl::Duration stats_max_window = absl::Hours(24);
+  std::vector<ChannelSpec> channels;  // from config, in order (applied as commands at start)
+  std::vector<QueueConfig> queues;
+  std::vector<EngineerConfig> agents;
+  std::string source;  // "embedded demo configuration" or the file path, for logs
+};
+
+// Strict protobuf text format parse (google::protobuf::TextFormat::Parser): unknown fields and
+// syntax errors are INVALID_ARGUMENT with "<source>:<line>:<col>: <what>" (1-based line and
+// column; the first error found).
+absl::StatusOr<v1::DaemonConfig> ParseConfigText(absl::string_view text, absl::string_view source);
+
+// Reads and parses the file at `path`. A missing file is NOT_FOUND, an unreadable one
+// PERMISSION_DENIED or INVALID_ARGUMENT (a directory), text that does not parse
+// INVALID_ARGUMENT; every message names the path.
+absl::StatusOr<v1::DaemonConfig> LoadConfigFile(const std::string& path);
+
+// The text of daemon/demo_config.textproto, embedded at build time.
+absl::string_view DemoConfigText();
+// DemoConfigText() parsed. It always parses (a test checks it); if it ever did not, this
+// prints the error and aborts.
+v1::DaemonConfig DemoConfig();
+
+// Fills every default and checks every range of `config`, converting the startup channels,
+// queues and agents to engine values (their proto-level checks; the engine checks the rest in
+// ApplyStartupObjects). Also refused: a channel, queue or agent id listed twice, a listen or
+// HTTP address that is not host:port (port 0..65535), an out-of-range log level.
+//
+// Where two defaults would contradict a value set by the operator, the unset one gives way:
+// an unset limits.default_page_size is min(100, max_page_size), an unset
+// stats.default_window min(15m, max_window).
+//
+// `source` only fills DaemonSettings::source; error messages start with the field path.
+absl::StatusOr<DaemonSettings> ResolveConfig(const v1::DaemonConfig& config,
+                                             absl::string_view source);
+
+// Applies channels, then queues, then agents (DaemonConfig order) to `engine` as UpsertChannel
+// / UpsertQueue / UpsertEngineer commands at `now`, appending events. Stops at the first
+// refusal and returns it with the path rewritten to the configuration's, e.g.
+// "queues[1].overflow_queue_id: queue \"x\" not found" (the objects applied before it stay).
+absl::Status ApplyStartupObjects(const DaemonSettings& settings, Engine& engine, absl::Time now,
+                                 std::vector<Event>* events);
+
+// The command line. No arguments: the embedded demo configuration. Flags (both `--flag=value`
+// and `--flag value`): --config=PATH (a DaemonConfig textproto; replaces the demo config),
+// --listen=HOST:PORT, --data_dir=DIR, --log_level=debug|info|warning|error (override the
+// config), --help (or -h), --version. A flag given twice: the last one wins. Unknown flags or
+// stray arguments are INVALID_ARGUMENT with a message naming them.
+struct CommandLine {
+  std::optional<std::string> config_path, listen, data_dir;
+  std::optional<v1::LogLevel> log_level;
+  bool help = false, version = false;
+};
+absl::StatusOr<CommandLine> ParseCommandLine(int argc, const char* const* argv);
+
+// For --help: what each flag does, with an example.
+std::string UsageText();
+
+// Loads the configuration (the --config file, or the demo configuration), applies the flag
+// overrides, resolves. Errors from resolving are prefixed with the source
+// ("/etc/omnirouted.textproto: limits.max_open_streams: 0 is outside 1..100000").
+absl::StatusOr<DaemonSettings> LoadSettings(const CommandLine& command_line);
+
+}  // namespace omniroute::daemon
+
+#endif  // OMNIROUTE_DAEMON_CONFIG_H_

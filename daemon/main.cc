@@ -1,0 +1,139 @@
+// omnirouted: the omniroute routing daemon.
+//
+//   omnirouted                      # the embedded demo configuration, on 127.0.0.1:7400
+//   omnirouted --config=FILE        # a DaemonConfig in protobuf text format
+//   omnirouted --listen=0.0.0.0:7400 --log_level=debug
+//
+// Once serving, it prints one line on stdout, "omnirouted listening on HOST:PORT" (the port
+// actually bound, useful with port 0), and logs to stderr. SIGTERM or SIGINT: graceful
+// shutdown (stop accepting, finish in-flight calls, end streams with OK), exit status 0.
+
+#include <cstdio>
+#include <cstdlib>
+#include <future>
+#include <memory>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "daemon/config.h"
+#include "daemon/log.h"
+#include "daemon/router.h"
+#include "daemon/services.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/grpcpp.h"
+#include "grpcpp/health_check_service_interface.h"
+
+namespace omniroute::daemon {
+namespace {
+
+// host:port -> host and port; the port may be 0.
+bool SplitAddress(const std::string& address, std::string* host, int* port) {
+  const size_t colon = address.rfind(':');
+  if (colon == std::string::npos || colon == 0) return false;
+  *host = address.substr(0, colon);
+  const std::string p = address.substr(colon + 1);
+  if (p.empty() || p.size() > 5) return false;
+  for (char c : p) {
+    if (c < '0' || c > '9') return false;
+  }
+  *port = std::atoi(p.c_str());
+  return *port <= 65535;
+}
+
+int Run(int argc, char** argv) {
+  absl::StatusOr<CommandLine> command_line = ParseCommandLine(argc, argv);
+  if (!command_line.ok()) {
+    std::fprintf(stderr, "omnirouted: %s\n\n%s", std::string(command_line.status().message()).c_str(),
+                 UsageText().c_str());
+    return 2;
+  }
+  if (command_line->help) {
+    std::fputs(UsageText().c_str(), stdout);
+    return 0;
+  }
+  if (command_line->version) {
+    std::printf("omnirouted %s\n", OMNIROUTE_VERSION);
+    return 0;
+  }
+  absl::StatusOr<DaemonSettings> settings = LoadSettings(*command_line);
+  if (!settings.ok()) {
+    std::fprintf(stderr, "omnirouted: configuration: %s\n",
+                 std::string(settings.status().message()).c_str());
+    return 2;
+  }
+  SetLogLevel(settings->log_level);
+  std::string host;
+  int port = 0;
+  if (!SplitAddress(settings->listen_address, &host, &port)) {
+    LogError("bad listen address (want host:port)", {{"address", settings->listen_address}});
+    return 2;
+  }
+  if (!settings->http_address.empty()) {
+    LogWarning("http_address is not served yet; ignored", {{"address", settings->http_address}});
+  }
+  if (!settings->data_dir.empty()) {
+    LogWarning("data_dir is not used yet: state is kept in memory only",
+               {{"data_dir", settings->data_dir}});
+  }
+
+  Router router(*settings);
+  if (absl::Status s = router.Init(); !s.ok()) {
+    LogError("configuration refused by the engine",
+             {{"source", settings->source}, {"error", std::string(s.message())}});
+    return 2;
+  }
+
+  AdminServiceImpl admin(router);
+  SessionServiceImpl sessions(router);
+  AgentServiceImpl agents(router);
+  EventServiceImpl events(router);
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int bound_port = 0;
+  builder.AddListeningPort(settings->listen_address, grpc::InsecureServerCredentials(),
+                           &bound_port);
+  builder.SetMaxReceiveMessageSize(settings->max_message_bytes);
+  builder.SetMaxSendMessageSize(settings->max_message_bytes);
+  builder.RegisterService(&admin);
+  builder.RegisterService(&sessions);
+  builder.RegisterService(&agents);
+  builder.RegisterService(&events);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || bound_port == 0) {
+    LogError("cannot listen (address in use or not available)",
+             {{"address", settings->listen_address}});
+    return 1;
+  }
+  server->GetHealthCheckService()->SetServingStatus(true);
+
+  std::promise<int> signalled;
+  std::future<int> shutdown = signalled.get_future();
+  router.Start([&signalled](int sig) { signalled.set_value(sig); });
+
+  const std::string bound = absl::StrCat(host, ":", bound_port);
+  LogInfo("omnirouted serving",
+          {{"address", bound},
+           {"config", settings->source},
+           {"queues", static_cast<int>(settings->queues.size())},
+           {"agents", static_cast<int>(settings->agents.size())}});
+  std::printf("omnirouted listening on %s\n", bound.c_str());
+  std::fflush(stdout);
+
+  const int sig = shutdown.get();
+  // Graceful: not serving for health checks, streams end with OK, in-flight calls finish
+  // (the engine thread keeps running until the server has shut down).
+  server->GetHealthCheckService()->SetServingStatus(false);
+  router.BeginShutdown();
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  router.Stop();
+  LogInfo("omnirouted stopped", {{"signal", sig}});
+  return 0;
+}
+
+}  // namespace
+}  // namespace omniroute::daemon
+
+int main(int argc, char** argv) { return omniroute::daemon::Run(argc, argv); }
