@@ -212,6 +212,33 @@ std::string RenamePath(absl::string_view path, std::initializer_list<FieldRename
   return out;
 }
 
+bool IsLetter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+
+// The engine's word "engineer(s)" is the API's "agent(s)".
+std::string AgentWords(absl::string_view text) {
+  static constexpr absl::string_view kWord = "engineer";
+  std::string out;
+  size_t i = 0;
+  while (i < text.size()) {
+    const size_t at = text.find(kWord, i);
+    if (at == absl::string_view::npos) break;
+    const size_t end = at + kWord.size();
+    const bool starts = at == 0 || !IsLetter(text[at - 1]);
+    const bool plural = end < text.size() && text[end] == 's';
+    const size_t after = plural ? end + 1 : end;
+    const bool ends = after >= text.size() || !IsLetter(text[after]);
+    absl::StrAppend(&out, text.substr(i, at - i));
+    if (starts && ends) {
+      absl::StrAppend(&out, plural ? "agents" : "agent");
+    } else {
+      absl::StrAppend(&out, text.substr(at, after - at));
+    }
+    i = after;
+  }
+  absl::StrAppend(&out, text.substr(i));
+  return out;
+}
+
 }  // namespace
 
 absl::Status ToApiFieldPath(const absl::Status& status,
@@ -219,13 +246,14 @@ absl::Status ToApiFieldPath(const absl::Status& status,
   if (status.ok()) return status;
   const absl::string_view message = status.message();
   const size_t length = FieldPathLength(message);
-  if (length == 0) return status;
   std::string renamed;
   for (absl::string_view path : absl::StrSplit(message.substr(0, length), ", ")) {
+    if (path.empty()) continue;
     if (!renamed.empty()) renamed += ", ";
     renamed += RenamePath(path, top);
   }
-  return absl::Status(status.code(), absl::StrCat(renamed, message.substr(length)));
+  return absl::Status(status.code(),
+                      absl::StrCat(renamed, AgentWords(message.substr(length))));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -58,7 +58,8 @@ grpc::Status ToGrpcStatus(const absl::Status& status);
 // "agent.tier", "session_id"). When `status`'s message starts with a field path ("a.b[2].c: "
 // or "a, b: "), this rewrites it: the first segment through `top` (engine name -> request
 // field, e.g. {"queue", "target_queue_id"}; a first segment not in `top` is kept), every later
-// segment through the fixed table of engine -> proto names. Other messages pass unchanged.
+// segment through the fixed table of engine -> proto names. In the rest of the message the
+// engine's word "engineer(s)" becomes the API's "agent(s)".
 struct FieldRename {
   absl::string_view engine;
   absl::string_view api;

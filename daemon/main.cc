@@ -107,7 +107,13 @@ int Run(int argc, char** argv) {
              {{"address", settings->listen_address}});
     return 1;
   }
+  // The whole server ("") and each service by its full name.
   server->GetHealthCheckService()->SetServingStatus(true);
+  for (const char* service :
+       {"omniroute.v1.AdminService", "omniroute.v1.SessionService",
+        "omniroute.v1.AgentService", "omniroute.v1.EventService"}) {
+    server->GetHealthCheckService()->SetServingStatus(service, true);
+  }
 
   std::promise<int> signalled;
   std::future<int> shutdown = signalled.get_future();

@@ -478,9 +478,10 @@ void Router::FanOut(const Event& e) {
     if (!sub.filter.Matches(e)) continue;
     v1::StreamEventsResponse msg;
     *msg.mutable_event() = get_proto();
-    AfterCommit([stream = sub.stream, msg = std::move(msg)]() mutable {
-      if (!stream->Push(std::move(msg)) && stream->overflowed()) {
-        LogWarning("event stream ended: its consumer fell behind");
+    AfterCommit([this, stream = sub.stream, msg = std::move(msg)]() mutable {
+      if (!stream->Push(std::move(msg)) && stream->TakeOverflowNotice()) {
+        LogWarning("event stream ended: its consumer fell behind",
+                   {{"buffer", settings_.stream_buffer_size}});
       }
     });
   }
@@ -496,7 +497,9 @@ void Router::FanOut(const Event& e) {
         v1::WatchSessionResponse msg;
         *msg.mutable_event() = get_proto();
         AfterCommit([stream, msg = std::move(msg), terminal]() mutable {
-          stream->Push(std::move(msg));
+          if (!stream->Push(std::move(msg)) && stream->TakeOverflowNotice()) {
+            LogWarning("session watch ended: its consumer fell behind");
+          }
           if (terminal) stream->Close(grpc::Status::OK);
         });
       }
@@ -517,9 +520,10 @@ void Router::FanOut(const Event& e) {
       v1::StreamOffersResponse msg = OfferMessage(e, get_proto());
       if (msg.update_case() != v1::StreamOffersResponse::UPDATE_NOT_SET) {
         for (const std::shared_ptr<OfferStream>& stream : it->second) {
-          AfterCommit([stream, msg]() mutable {
-            if (!stream->Push(std::move(msg)) && stream->overflowed()) {
-              LogWarning("offer stream ended: its consumer fell behind");
+          AfterCommit([stream, msg, agent = e.engineer]() mutable {
+            if (!stream->Push(std::move(msg)) && stream->TakeOverflowNotice()) {
+              LogWarning("offer stream ended: its consumer fell behind",
+                         {{"agent", agent.value()}});
             }
           });
         }

@@ -67,11 +67,18 @@ absl::StatusOr<absl::Duration> StatsWindow(const google::protobuf::Duration* win
 // Sessions ids sort by number; tokens carry them in decimal.
 std::string SessionKey(SessionId id) { return absl::StrCat(id.value()); }
 
+// The filters of a List request: the request without its paging fields, and the method (a
+// token of one listing is refused by another).
 template <class Request>
 uint64_t FilterFingerprint(Request request) {
   request.clear_page_size();
   request.clear_page_token();
-  return MessageFingerprint(request);
+  uint64_t h = MessageFingerprint(request);
+  for (unsigned char c : request.GetDescriptor()->full_name()) {
+    h ^= c;
+    h *= 0x100000001b3ULL;
+  }
+  return h;
 }
 
 grpc::Status CheckOfferId(Router& router, SessionId session, const EngineerId& agent,

@@ -16,8 +16,7 @@
 // never by the number of events. Buckets older than max_window are dropped as the engine's
 // time moves: the book an event touches drops its own old buckets at once, and every
 // max(1 s, max_window / 16) of engine time a sweep drops those of idle books (amortised over
-// Observe). Presence times are not bucketed: they are
-// exact to the microsecond (see below).
+// Observe). Presence times are not bucketed: they are exact to the microsecond (see below).
 //
 // Queue figures.
 // - Live ones come from the engine (`Engine::GetQueue`). `waiting_by_channel` is the

@@ -62,8 +62,8 @@ class OutStream final : public grpc::ServerWriteReactor<Response> {
     Kick(lock);
   }
 
-  // Lets the buffer hold `extra` more messages until it next drains below its capacity (for a
-  // replay of history at the start of a stream).
+  // Lets the buffer hold `extra` more messages, an allowance used up as messages are written
+  // (for a replay of history at the start of a stream).
   void AllowBurst(size_t extra) {
     std::lock_guard<std::mutex> lock(mu_);
     burst_ = extra;
@@ -74,10 +74,13 @@ class OutStream final : public grpc::ServerWriteReactor<Response> {
     std::lock_guard<std::mutex> lock(mu_);
     return closing_ || done_;
   }
-  // True when the stream was ended because its consumer fell behind.
-  bool overflowed() {
+  // True once, the first time it is asked after the stream was ended because its consumer
+  // fell behind (so that it is logged once).
+  bool TakeOverflowNotice() {
     std::lock_guard<std::mutex> lock(mu_);
-    return overflowed_;
+    const bool notice = overflowed_ && !overflow_noticed_;
+    overflow_noticed_ |= overflowed_;
+    return notice;
   }
 
  private:
@@ -91,7 +94,7 @@ class OutStream final : public grpc::ServerWriteReactor<Response> {
     if (!queue_.empty()) {
       current_ = std::move(queue_.front());
       queue_.pop_front();
-      if (queue_.size() < capacity_) burst_ = 0;
+      if (burst_ > 0) --burst_;  // one message of the replay allowance is on its way
       writing_ = true;
       lock.unlock();
       this->StartWrite(&current_);
@@ -150,6 +153,7 @@ class OutStream final : public grpc::ServerWriteReactor<Response> {
   bool finished_ = false;
   bool done_ = false;
   bool overflowed_ = false;
+  bool overflow_noticed_ = false;
   grpc::Status status_;
 };
 

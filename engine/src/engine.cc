@@ -1033,7 +1033,11 @@ void Machine::Overflow(Session& s, bool indexed) {
 }
 
 void Machine::Finish(Session& s, SessionState terminal) {
+  // The engineer who held the session (assigned or in wrap-up) is named on the final event,
+  // whether a command or the wrap-up timer ends it.
+  uint32_t held_by = kNone;
   if (s.state == SessionState::kWrapUp || s.state == SessionState::kAssigned) {
+    held_by = s.engineer;
     EngineerState& e = st_.engineers[s.engineer];
     Release(s, e);
     PushEngineer(e.index);
@@ -1045,7 +1049,8 @@ void Machine::Finish(Session& s, SessionState terminal) {
   if (terminal == SessionState::kAbandoned) type = EventType::kSessionAbandoned;
   if (terminal == SessionState::kCancelled) type = EventType::kSessionCancelled;
   if (terminal == SessionState::kOverflowed) type = EventType::kSessionOverflowed;
-  EmitSession(type, s);
+  Event& ev = EmitSession(type, s);
+  if (held_by != kNone) ev.engineer = st_.engineers[held_by].config.id;
   SetTimer(s, TimerKind::kPurge,
            st_.now_us + absl::ToInt64Microseconds(st_.options.session_retention));
 }
@@ -1214,7 +1219,7 @@ absl::Status Machine::Do(const EscalateSession& c) {
   Event& ev = EmitSession(EventType::kSessionEscalated, s);
   if (target != from) ev.to_queue = st_.queues[target].config.id;
   ev.queue = st_.queues[from].config.id;
-  ev.detail = s.intent;
+  ev.detail = s.bot_summary;  // the intent is on the session
   EnterQueue(s, target, /*keep_wait=*/false);
   return absl::OkStatus();
 }
@@ -1377,7 +1382,6 @@ absl::Status Machine::Do(const CompleteSession& c) {
   const absl::Duration wrap = st_.queues[s.queue].config.wrap_up;
   if (wrap == absl::ZeroDuration()) {
     Finish(s, SessionState::kCompleted);
-    out_->back().engineer = c.engineer;
     return absl::OkStatus();
   }
   s.state = SessionState::kWrapUp;
@@ -1402,7 +1406,6 @@ absl::Status Machine::Do(const EndWrapUp& c) {
         absl::StrCat("session ", s.id, " is not held by engineer \"", c.engineer.value(), "\""));
   }
   Finish(s, SessionState::kCompleted);
-  out_->back().engineer = c.engineer;
   return absl::OkStatus();
 }
 

@@ -870,13 +870,20 @@ TEST(ConvertFieldPathTest, EngineNamesBecomeProtoPaths) {
             "queue.tag_rules[3].requirement.skill_id: x");
   EXPECT_EQ(rewrite("queue, engineer: name a queue, an engineer or both",
                     {{"queue", "target_queue_id"}, {"engineer", "target_agent_id"}}),
-            "target_queue_id, target_agent_id: name a queue, an engineer or both");
+            "target_queue_id, target_agent_id: name a queue, an agent or both");
   EXPECT_EQ(rewrite("session: must be set", {{"session", "session_id"}}),
             "session_id: must be set");
   // Not a path: left alone.
   EXPECT_EQ(rewrite("session 17 not found", {{"session", "session_id"}}), "session 17 not found");
   EXPECT_EQ(rewrite("queue \"x\" not found: y", {{"queue", "queue_id"}}),
             "queue \"x\" not found: y");
+  // The API says "agent" where the engine says "engineer".
+  EXPECT_EQ(rewrite("engineer: engineer \"nobody\" not found", {{"engineer", "agent_id"}}),
+            "agent_id: agent \"nobody\" not found");
+  EXPECT_EQ(rewrite("queue, engineer: name a queue, an engineer or both", {}),
+            "queue, engineer: name a queue, an agent or both");
+  EXPECT_EQ(rewrite("no engineers; engineering stays; reengineer stays", {}),
+            "no agents; engineering stays; reengineer stays");
   // The code is kept, OK stays OK.
   absl::Status failed = ToApiFieldPath(absl::FailedPreconditionError("engineer.budget: low"),
                                        {{"engineer", "agent"}});

@@ -29,7 +29,7 @@ enum class EventType {
   kEngineerRemoved,
   kPresenceChanged,
   kSessionCreated,     // state BOT or QUEUED
-  kSessionEscalated,   // BOT -> QUEUED, with the bot's intent and summary
+  kSessionEscalated,   // BOT -> QUEUED; detail = the bot's summary (the intent is on the session)
   kSessionStageChanged,  // a targeted stage (preferred, last, VIP) ran out
   kSessionRelaxed,     // a relaxation step came into force
   kSessionOverflowed,  // moved to the overflow queue, or out of the router
