@@ -95,6 +95,9 @@ int Run(int argc, char** argv) {
   int bound_port = 0;
   builder.AddListeningPort(settings->listen_address, grpc::InsecureServerCredentials(),
                            &bound_port);
+  // The health and reflection services are synchronous; their pollers wake this often, which
+  // bounds how long a graceful shutdown waits for them (the default is 10 s).
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::CQ_TIMEOUT_MSEC, 100);
   builder.SetMaxReceiveMessageSize(settings->max_message_bytes);
   builder.SetMaxSendMessageSize(settings->max_message_bytes);
   builder.RegisterService(&admin);
@@ -133,7 +136,14 @@ int Run(int argc, char** argv) {
   // (the engine thread keeps running until the server has shut down).
   server->GetHealthCheckService()->SetServingStatus(false);
   router.BeginShutdown();
-  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  // Let the unary calls in flight be answered (the engine thread keeps running), then stop
+  // the server. gRPC would otherwise wait for the whole deadline while clients keep idle
+  // connections open, so the deadline is short once nothing is in flight; calls arriving in
+  // that instant are answered within it or cancelled.
+  if (!router.AwaitNoCallsInFlight(absl::Seconds(10))) {
+    LogWarning("calls still in flight after 10 s; cancelling them");
+  }
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(250));
   router.Stop();
   LogInfo("omnirouted stopped", {{"signal", sig}});
   return 0;

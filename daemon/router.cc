@@ -139,6 +139,19 @@ void Router::Stop() {
   thread_.join();
 }
 
+void Router::CallFinished() {
+  if (in_flight_.fetch_sub(1) == 1) {
+    std::lock_guard<std::mutex> lock(idle_mu_);
+    idle_cv_.notify_all();
+  }
+}
+
+bool Router::AwaitNoCallsInFlight(absl::Duration timeout) {
+  std::unique_lock<std::mutex> lock(idle_mu_);
+  return idle_cv_.wait_for(lock, absl::ToChronoMicroseconds(timeout),
+                           [this] { return in_flight_.load() == 0; });
+}
+
 void Router::Submit(std::function<void()> work) {
   std::lock_guard<std::mutex> lock(queue_mu_);
   if (stopped_) return;

@@ -97,6 +97,12 @@ class Router {
   void Submit(std::function<void()> work);
 
   const DaemonSettings& settings() const { return settings_; }
+
+  // Unary calls submitted and not yet answered. Any thread.
+  void CallStarted() { in_flight_.fetch_add(1); }
+  void CallFinished();
+  // Waits until no unary call is in flight, or `timeout`. True when none is.
+  bool AwaitNoCallsInFlight(absl::Duration timeout);
   std::atomic<int>& open_streams() { return open_streams_; }
 
   // ---- Engine thread only (inside submitted work) ----------------------------------------
@@ -156,6 +162,9 @@ class Router {
   boost::asio::signal_set signals_;
   std::thread thread_;
   std::atomic<int> open_streams_{0};
+  std::atomic<int> in_flight_{0};
+  std::mutex idle_mu_;
+  std::condition_variable idle_cv_;
 
   std::mutex queue_mu_;
   std::vector<std::function<void()>> queue_;  // guarded by queue_mu_

@@ -32,9 +32,13 @@ grpc::Status Failed(absl::string_view what) {
 template <class Fn>
 ServerUnaryReactor* OnEngine(CallbackServerContext* ctx, Router& router, Fn fn) {
   ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  router.CallStarted();
   router.Submit([&router, reactor, fn = std::move(fn)]() mutable {
     const grpc::Status status = fn();
-    router.AfterCommit([reactor, status] { reactor->Finish(status); });
+    router.AfterCommit([&router, reactor, status] {
+      reactor->Finish(status);
+      router.CallFinished();
+    });
   });
   return reactor;
 }
@@ -393,7 +397,7 @@ ServerUnaryReactor* AdminServiceImpl::GetQueueStats(CallbackServerContext* ctx,
   if (!window.ok()) return Answer(ctx, ToGrpcStatus(window.status()));
   return OnEngine(ctx, router_, [this, request, response, window = *window] {
     absl::StatusOr<v1::QueueStats> stats = router_.stats().QueueStats(
-        router_.engine(), QueueId(request->queue_id()), router_.now(), window);
+        router_.engine(), QueueId(request->queue_id()), router_.engine().now(), window);
     if (!stats.ok()) return ToGrpcStatus(stats.status());
     *response->mutable_stats() = *std::move(stats);
     return grpc::Status::OK;
@@ -409,7 +413,7 @@ ServerUnaryReactor* AdminServiceImpl::GetAgentStats(CallbackServerContext* ctx,
   if (!window.ok()) return Answer(ctx, ToGrpcStatus(window.status()));
   return OnEngine(ctx, router_, [this, request, response, window = *window] {
     absl::StatusOr<v1::AgentStats> stats = router_.stats().AgentStats(
-        router_.engine(), EngineerId(request->agent_id()), router_.now(), window);
+        router_.engine(), EngineerId(request->agent_id()), router_.engine().now(), window);
     if (!stats.ok()) return ToGrpcStatus(stats.status());
     *response->mutable_stats() = *std::move(stats);
     return grpc::Status::OK;
