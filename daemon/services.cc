@@ -131,6 +131,16 @@ std::shared_ptr<OutStream<Response>> NewStream(Router& router,
 
 const grpc::Status kShuttingDown(grpc::StatusCode::UNAVAILABLE, "the daemon is shutting down");
 
+// Applies a command about one session (engine field names renamed by `renames`) and answers
+// with the session as it is after it.
+grpc::Status ApplyToSession(Router& router, const Command& command, SessionId session,
+                            std::initializer_list<FieldRename> renames, v1::Session* out) {
+  absl::Status s = ToApiFieldPath(router.Apply(command), renames);
+  if (!s.ok()) return ToGrpcStatus(s);
+  if (std::optional<v1::Session> now = router.SessionProto(session)) *out = *std::move(now);
+  return grpc::Status::OK;
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -549,10 +559,9 @@ ServerUnaryReactor* SessionServiceImpl::CancelSession(CallbackServerContext* ctx
   absl::StatusOr<omniroute::CancelSession> command = CancelSessionFromProto(*request);
   if (!command.ok()) return Answer(ctx, ToGrpcStatus(command.status()));
   return OnEngine(ctx, router_, [this, response, command = *std::move(command)] {
-    absl::Status s = ToApiFieldPath(router_.Apply(command), {{"session", "session_id"}});
-    if (!s.ok()) return ToGrpcStatus(s);
-    *response->mutable_session() = *router_.SessionProto(command.session);
-    return grpc::Status::OK;
+    return ApplyToSession(router_, command, command.session,
+                          {{"session", "session_id"}},
+                          response->mutable_session());
   });
 }
 
@@ -562,11 +571,9 @@ ServerUnaryReactor* SessionServiceImpl::EscalateSession(CallbackServerContext* c
   absl::StatusOr<omniroute::EscalateSession> command = EscalateSessionFromProto(*request);
   if (!command.ok()) return Answer(ctx, ToGrpcStatus(command.status()));
   return OnEngine(ctx, router_, [this, response, command = *std::move(command)] {
-    absl::Status s = ToApiFieldPath(router_.Apply(command),
-                                    {{"session", "session_id"}, {"queue", "queue_id"}});
-    if (!s.ok()) return ToGrpcStatus(s);
-    *response->mutable_session() = *router_.SessionProto(command.session);
-    return grpc::Status::OK;
+    return ApplyToSession(router_, command, command.session,
+                          {{"session", "session_id"}, {"queue", "queue_id"}},
+                          response->mutable_session());
   });
 }
 
@@ -588,14 +595,12 @@ ServerUnaryReactor* SessionServiceImpl::TransferSession(CallbackServerContext* c
                                    "\""));
       }
     }
-    absl::Status s = ToApiFieldPath(
-        router_.Apply(command), {{"session", "session_id"},
-                                 {"queue", "target_queue_id"},
-                                 {"engineer", "target_agent_id"},
-                                 {"engineer_timeout", "target_agent_timeout"}});
-    if (!s.ok()) return ToGrpcStatus(s);
-    *response->mutable_session() = *router_.SessionProto(command.session);
-    return grpc::Status::OK;
+    return ApplyToSession(router_, command, command.session,
+                          {{"session", "session_id"},
+                           {"queue", "target_queue_id"},
+                           {"engineer", "target_agent_id"},
+                           {"engineer_timeout", "target_agent_timeout"}},
+                          response->mutable_session());
   });
 }
 
@@ -605,11 +610,9 @@ ServerUnaryReactor* SessionServiceImpl::CompleteSession(CallbackServerContext* c
   absl::StatusOr<omniroute::CompleteSession> command = CompleteSessionFromProto(*request);
   if (!command.ok()) return Answer(ctx, ToGrpcStatus(command.status()));
   return OnEngine(ctx, router_, [this, response, command = *std::move(command)] {
-    absl::Status s = ToApiFieldPath(router_.Apply(command),
-                                    {{"session", "session_id"}, {"engineer", "agent_id"}});
-    if (!s.ok()) return ToGrpcStatus(s);
-    *response->mutable_session() = *router_.SessionProto(command.session);
-    return grpc::Status::OK;
+    return ApplyToSession(router_, command, command.session,
+                          {{"session", "session_id"}, {"engineer", "agent_id"}},
+                          response->mutable_session());
   });
 }
 
@@ -687,11 +690,9 @@ ServerUnaryReactor* AgentServiceImpl::AcceptOffer(CallbackServerContext* ctx,
         !st.ok()) {
       return st;
     }
-    absl::Status s = ToApiFieldPath(router_.Apply(command),
-                                    {{"session", "session_id"}, {"engineer", "agent_id"}});
-    if (!s.ok()) return ToGrpcStatus(s);
-    *response->mutable_session() = *router_.SessionProto(command.session);
-    return grpc::Status::OK;
+    return ApplyToSession(router_, command, command.session,
+                          {{"session", "session_id"}, {"engineer", "agent_id"}},
+                          response->mutable_session());
   });
 }
 
@@ -722,11 +723,9 @@ ServerUnaryReactor* AgentServiceImpl::ClaimOffer(CallbackServerContext* ctx,
         !st.ok()) {
       return st;
     }
-    absl::Status s = ToApiFieldPath(router_.Apply(command),
-                                    {{"session", "session_id"}, {"engineer", "agent_id"}});
-    if (!s.ok()) return ToGrpcStatus(s);
-    *response->mutable_session() = *router_.SessionProto(command.session);
-    return grpc::Status::OK;
+    return ApplyToSession(router_, command, command.session,
+                          {{"session", "session_id"}, {"engineer", "agent_id"}},
+                          response->mutable_session());
   });
 }
 
@@ -736,13 +735,9 @@ ServerUnaryReactor* AgentServiceImpl::EndWrapUp(CallbackServerContext* ctx,
   absl::StatusOr<omniroute::EndWrapUp> command = EndWrapUpFromProto(*request);
   if (!command.ok()) return Answer(ctx, ToGrpcStatus(command.status()));
   return OnEngine(ctx, router_, [this, response, command = *std::move(command)] {
-    absl::Status s = ToApiFieldPath(router_.Apply(command),
-                                    {{"session", "session_id"}, {"engineer", "agent_id"}});
-    if (!s.ok()) return ToGrpcStatus(s);
-    if (std::optional<v1::Session> session = router_.SessionProto(command.session)) {
-      *response->mutable_session() = *std::move(session);
-    }
-    return grpc::Status::OK;
+    return ApplyToSession(router_, command, command.session,
+                          {{"session", "session_id"}, {"engineer", "agent_id"}},
+                          response->mutable_session());
   });
 }
 
