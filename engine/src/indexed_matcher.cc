@@ -156,7 +156,18 @@ class IndexedMatcher final : public Matcher {
  public:
   explicit IndexedMatcher(int walk_before_indexing) : walk_before_indexing_(walk_before_indexing) {}
 
-  void Attach(State* state) override { st_ = state; }
+  void Attach(State* state) override {
+    st_ = state;
+    queues_.clear();
+    entries_.clear();
+    capability_ids_.clear();
+    capabilities_with_channel_.clear();
+    capability_cache_.clear();
+    min_spare_.clear();
+    dirty_.clear();
+    dirty_flag_.clear();
+    targeted_.clear();
+  }
 
   // Re-keying is deferred until a walk needs the ready sets: an engineer often changes
   // several times in one command (freed, then offered the next session), and only the last

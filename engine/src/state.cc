@@ -53,7 +53,7 @@ State::State(EngineOptions opts, std::unique_ptr<Matcher> m)
     channel_index.emplace(spec.id.value(), static_cast<uint32_t>(channels.size()));
     channels.push_back(ChannelState{spec});
   }
-  matcher->Attach(this);
+  if (matcher != nullptr) matcher->Attach(this);
 }
 
 uint32_t State::FindQueue(const std::string& id) const {

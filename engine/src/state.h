@@ -346,6 +346,9 @@ class State;
 class Matcher {
  public:
   virtual ~Matcher() = default;
+  // Starts serving `state`, forgetting everything learned from any state before (a snapshot
+  // load re-attaches the engine's matcher to the loaded state, then tells it of every queue,
+  // engineer and QUEUED session).
   virtual void Attach(State* state) = 0;
   // The engineer's presence, load, rank inputs, skills, channels or queues changed (or it
   // was added or removed).
@@ -373,6 +376,7 @@ std::unique_ptr<Matcher> MakeIndexedMatcher(int walk_before_indexing = kDefaultW
 // Everything the engine holds.
 class State {
  public:
+  // `matcher` may be null (a state being loaded from a snapshot gets its matcher last).
   explicit State(EngineOptions options, std::unique_ptr<Matcher> matcher);
 
   EngineOptions options;

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "omniroute/channel.h"
 #include "omniroute/command.h"
@@ -138,6 +139,26 @@ class Engine {
   // digests mean equal state; used by tests and by crash recovery checks.
   std::string DumpState() const;
   uint64_t StateDigest() const;
+
+  // Snapshots, for crash recovery (newest snapshot + replay of the journal after it).
+  //
+  // The complete routing state as bytes: channels, skills, queues, engineers, sessions with
+  // their timers, counters, round-robin positions, offer and claim state, the clock, the
+  // sequence numbers and the engine's options. Versioned ("ORSNAP", format 1) and
+  // checksummed. Loading them gives an engine whose DumpState()/StateDigest() equal this
+  // one's and which behaves the same from then on (same events for the same commands).
+  // Takes no lock, starts no thread and logs nothing: it may run in a fork()ed child.
+  std::string SaveSnapshot() const;
+
+  // Replaces this engine's whole state, options included (`EngineOptions` are part of the
+  // snapshot; the options this engine was built with are dropped), with a snapshot's. The
+  // engine keeps its matcher, which forgets what it knew and is told the loaded state.
+  // Returns DATA_LOSS for a truncated or corrupted snapshot (checksum mismatch) and
+  // INVALID_ARGUMENT for bytes that are not a snapshot of this version or whose contents are
+  // inconsistent (trailing bytes, out-of-range indices, unknown strategy name, counters that
+  // disagree with the sessions...), naming what is wrong. On error the engine is unchanged.
+  // Never crashes or reads out of bounds, whatever the bytes.
+  absl::Status LoadSnapshot(absl::string_view bytes);
 
  private:
   std::unique_ptr<internal::State> state_;
