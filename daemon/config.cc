@@ -8,6 +8,7 @@
 #include <cstring>
 #include <string>
 #include <utility>
+#include <functional>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -40,14 +41,19 @@ absl::Status Invalid(absl::string_view field, absl::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat(field, ": ", what));
 }
 
-// An optional int32: the default when unset, else the value checked against lo..hi.
-absl::StatusOr<int> IntInRange(absl::string_view field, bool has, int32_t value, int default_value,
-                               int lo, int hi) {
+// An optional integer: the default when unset, else the value checked against lo..hi.
+template <class T>
+absl::StatusOr<T> NumberInRange(absl::string_view field, bool has, T value, T default_value,
+                                T lo, T hi) {
   if (!has) return default_value;
   if (value < lo || value > hi) {
     return Invalid(field, absl::StrCat(value, " is outside ", lo, "..", hi));
   }
-  return static_cast<int>(value);
+  return value;
+}
+absl::StatusOr<int> IntInRange(absl::string_view field, bool has, int32_t value, int default_value,
+                               int lo, int hi) {
+  return NumberInRange<int>(field, has, value, default_value, lo, hi);
 }
 
 // A Duration field: the default when unset, else well formed, not negative (DurationFromProto),
@@ -209,11 +215,13 @@ constexpr absl::string_view kFlagConfig = "config";
 constexpr absl::string_view kFlagListen = "listen";
 constexpr absl::string_view kFlagDataDir = "data_dir";
 constexpr absl::string_view kFlagLogLevel = "log_level";
+constexpr absl::string_view kFlagInMemory = "in_memory";
 constexpr absl::string_view kFlagHelp = "help";
 constexpr absl::string_view kFlagVersion = "version";
 
-constexpr absl::string_view kKnownFlags[] = {kFlagConfig,   kFlagListen, kFlagDataDir,
-                                             kFlagLogLevel, kFlagHelp,   kFlagVersion};
+constexpr absl::string_view kKnownFlags[] = {kFlagConfig,   kFlagListen,   kFlagDataDir,
+                                             kFlagLogLevel, kFlagInMemory, kFlagHelp,
+                                             kFlagVersion};
 
 bool IsKnownFlag(absl::string_view name) {
   for (absl::string_view f : kKnownFlags) {
@@ -306,7 +314,7 @@ absl::StatusOr<DaemonSettings> ResolveConfig(const v1::DaemonConfig& config,
   if (!out.http_address.empty()) {
     if (absl::Status s = CheckHostPort("http_address", out.http_address); !s.ok()) return s;
   }
-  out.data_dir = config.data_dir();
+  out.data_dir = config.data_dir().empty() ? defaults.data_dir : config.data_dir();
   if (!v1::LogLevel_IsValid(config.log_level())) {
     return Invalid("log_level", absl::StrCat("unknown value ", config.log_level()));
   }
@@ -382,6 +390,51 @@ absl::StatusOr<DaemonSettings> ResolveConfig(const v1::DaemonConfig& config,
     out.stats_default_window = *d;
   }
 
+  // durability
+  const v1::DurabilitySettings& durability = config.durability();
+  out.durable = !durability.has_enabled() || durability.enabled();
+  if (!v1::SyncPolicy_IsValid(durability.sync_policy())) {
+    return Invalid("durability.sync_policy",
+                   absl::StrCat("unknown value ", durability.sync_policy()));
+  }
+  out.sync_policy = durability.sync_policy() == v1::SYNC_POLICY_UNSPECIFIED
+                        ? defaults.sync_policy
+                        : durability.sync_policy();
+  {
+    absl::StatusOr<absl::Duration> d = DurationInRange(
+        "durability.sync_interval", durability.has_sync_interval(), durability.sync_interval(),
+        defaults.sync_interval, absl::Milliseconds(1), absl::Seconds(10), "1ms..10s");
+    if (!d.ok()) return d.status();
+    out.sync_interval = *d;
+  }
+  {
+    absl::StatusOr<absl::Duration> d = DurationInRange(
+        "durability.snapshot_interval", durability.has_snapshot_interval(),
+        durability.snapshot_interval(), defaults.snapshot_interval, absl::ZeroDuration(),
+        absl::Hours(24), "0s or 10s..24h");
+    if (!d.ok()) return d.status();
+    if (*d > absl::ZeroDuration() && *d < absl::Seconds(10)) {
+      return Invalid("durability.snapshot_interval",
+                     absl::StrCat(absl::FormatDuration(*d), " is outside 0s or 10s..24h"));
+    }
+    out.snapshot_interval = *d;
+  }
+  {
+    absl::StatusOr<int64_t> v = NumberInRange<int64_t>(
+        "durability.snapshot_journal_bytes", durability.has_snapshot_journal_bytes(),
+        durability.snapshot_journal_bytes(), defaults.snapshot_journal_bytes, int64_t{1} << 20,
+        int64_t{64} << 30);
+    if (!v.ok()) return v.status();
+    out.snapshot_journal_bytes = *v;
+  }
+  {
+    absl::StatusOr<int64_t> v = NumberInRange<int64_t>(
+        "durability.segment_bytes", durability.has_segment_bytes(), durability.segment_bytes(),
+        defaults.segment_bytes, int64_t{64} << 10, int64_t{1} << 30);
+    if (!v.ok()) return v.status();
+    out.segment_bytes = *v;
+  }
+
   // Startup objects: proto-level checks here, the engine's own checks when applied.
   std::vector<std::string> ids;
   for (int i = 0; i < config.channels_size(); ++i) {
@@ -433,24 +486,30 @@ absl::Status StartupRefusal(const absl::Status& status, absl::string_view engine
 
 }  // namespace
 
-absl::Status ApplyStartupObjects(const DaemonSettings& settings, Engine& engine, absl::Time now,
-                                 std::vector<Event>* events) {
+absl::Status ApplyStartupObjects(const DaemonSettings& settings,
+                                 const std::function<absl::Status(const Command&)>& apply) {
   for (size_t i = 0; i < settings.channels.size(); ++i) {
-    if (absl::Status s = engine.Apply(UpsertChannel{settings.channels[i]}, now, events); !s.ok()) {
+    if (absl::Status s = apply(UpsertChannel{settings.channels[i]}); !s.ok()) {
       return StartupRefusal(s, "channel", absl::StrCat("channels[", i, "]"));
     }
   }
   for (size_t i = 0; i < settings.queues.size(); ++i) {
-    if (absl::Status s = engine.Apply(UpsertQueue{settings.queues[i]}, now, events); !s.ok()) {
+    if (absl::Status s = apply(UpsertQueue{settings.queues[i]}); !s.ok()) {
       return StartupRefusal(s, "queue", absl::StrCat("queues[", i, "]"));
     }
   }
   for (size_t i = 0; i < settings.agents.size(); ++i) {
-    if (absl::Status s = engine.Apply(UpsertEngineer{settings.agents[i]}, now, events); !s.ok()) {
+    if (absl::Status s = apply(UpsertEngineer{settings.agents[i]}); !s.ok()) {
       return StartupRefusal(s, "engineer", absl::StrCat("agents[", i, "]"));
     }
   }
   return absl::OkStatus();
+}
+
+absl::Status ApplyStartupObjects(const DaemonSettings& settings, Engine& engine, absl::Time now,
+                                 std::vector<Event>* events) {
+  return ApplyStartupObjects(
+      settings, [&](const Command& command) { return engine.Apply(command, now, events); });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -482,11 +541,11 @@ absl::StatusOr<CommandLine> ParseCommandLine(int argc, const char* const* argv) 
       }
       return absl::InvalidArgumentError(absl::StrCat("unknown flag --", name, " (see --help)"));
     }
-    if (name == kFlagHelp || name == kFlagVersion) {
+    if (name == kFlagHelp || name == kFlagVersion || name == kFlagInMemory) {
       if (value.has_value()) {
         return absl::InvalidArgumentError(absl::StrCat("--", name, " takes no value"));
       }
-      (name == kFlagHelp ? out.help : out.version) = true;
+      (name == kFlagHelp ? out.help : name == kFlagVersion ? out.version : out.in_memory) = true;
       continue;
     }
     if (!value.has_value()) {  // --flag value
@@ -502,7 +561,11 @@ absl::StatusOr<CommandLine> ParseCommandLine(int argc, const char* const* argv) 
       if (absl::Status s = CheckHostPort("--listen", *value); !s.ok()) return s;
       out.listen = *std::move(value);
     } else if (name == kFlagDataDir) {
-      out.data_dir = *std::move(value);  // "" is allowed: state in memory only
+      if (value->empty()) {
+        return absl::InvalidArgumentError(
+            "--data_dir needs a directory (--in_memory keeps the state in memory only)");
+      }
+      out.data_dir = *std::move(value);
     } else if (name == kFlagLogLevel) {
       absl::StatusOr<v1::LogLevel> level = ParseLogLevel(*value);
       if (!level.ok()) return level.status();
@@ -519,7 +582,8 @@ omnirouted is the omniroute contact-centre routing daemon: channel gateways, age
 and the robot-chat bot talk to it over gRPC (package omniroute.v1).
 
 With no flags it starts with the embedded demo configuration: an after-sales service centre
-with a few queues and demo agents, listening on 127.0.0.1:7400, state in memory only.
+with a few queues and demo agents, listening on 127.0.0.1:7400, its state journaled in
+./data (a restart recovers every session).
 
 Flags (--flag=value or --flag value):
   --config=PATH       Read the configuration from PATH, a DaemonConfig in protobuf text
@@ -527,8 +591,10 @@ Flags (--flag=value or --flag value):
                       proto/examples/omnirouted.textproto). Replaces the demo configuration.
   --listen=HOST:PORT  The gRPC listen address; overrides listen_address. "[::]:7400" listens
                       on every interface; port 0 picks a free port.
-  --data_dir=DIR      Directory for the daemon's state; overrides data_dir. "" keeps state in
-                      memory only.
+  --data_dir=DIR      Directory for the journal, snapshots and lock file; overrides
+                      data_dir (default "data" under the working directory).
+  --in_memory         Keep the state in memory only (durability.enabled: false): nothing
+                      is written, a restart loses every session. For tests.
   --log_level=LEVEL   debug, info, warning or error; overrides log_level. Customer data is
                       logged only at debug.
   --help, -h          Print this help and exit.
@@ -556,6 +622,7 @@ absl::StatusOr<DaemonSettings> LoadSettings(const CommandLine& command_line) {
   }
   if (command_line.listen.has_value()) config.set_listen_address(*command_line.listen);
   if (command_line.data_dir.has_value()) config.set_data_dir(*command_line.data_dir);
+  if (command_line.in_memory) config.mutable_durability()->set_enabled(false);
   if (command_line.log_level.has_value()) config.set_log_level(*command_line.log_level);
 
   absl::StatusOr<DaemonSettings> settings = ResolveConfig(config, source);

@@ -15,6 +15,8 @@
 #ifndef OMNIROUTE_DAEMON_CONFIG_H_
 #define OMNIROUTE_DAEMON_CONFIG_H_
 
+#include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -41,7 +43,7 @@ inline constexpr absl::string_view kDemoConfigSource = "embedded demo configurat
 struct DaemonSettings {
   std::string listen_address = "127.0.0.1:7400";
   std::string http_address;                     // default "" (disabled)
-  std::string data_dir;                         // default "" (state in memory only)
+  std::string data_dir = "data";                // default "data" (under the working directory)
   v1::LogLevel log_level = v1::LOG_LEVEL_INFO;  // never UNSPECIFIED after resolving
   // limits.*, with their defaults from config.proto.
   int max_message_bytes = 4 * 1024 * 1024;
@@ -56,6 +58,13 @@ struct DaemonSettings {
   EngineOptions engine_options;
   absl::Duration stats_default_window = absl::Minutes(15);
   absl::Duration stats_max_window = absl::Hours(24);
+  // durability.*: the journal and snapshots in data_dir (durable = false: memory only).
+  bool durable = true;
+  v1::SyncPolicy sync_policy = v1::SYNC_POLICY_EVERY_BATCH;  // never UNSPECIFIED
+  absl::Duration sync_interval = absl::Milliseconds(100);
+  absl::Duration snapshot_interval = absl::Minutes(10);  // ZeroDuration: not on a timer
+  int64_t snapshot_journal_bytes = int64_t{256} << 20;
+  int64_t segment_bytes = int64_t{64} << 20;
   std::vector<ChannelSpec> channels;  // from config, in order (applied as commands at start)
   std::vector<QueueConfig> queues;
   std::vector<EngineerConfig> agents;
@@ -97,15 +106,19 @@ absl::StatusOr<DaemonSettings> ResolveConfig(const v1::DaemonConfig& config,
 // "queues[1].overflow_queue_id: queue \"x\" not found" (the objects applied before it stay).
 absl::Status ApplyStartupObjects(const DaemonSettings& settings, Engine& engine, absl::Time now,
                                  std::vector<Event>* events);
+// The same through `apply` (the daemon's, which journals each command).
+absl::Status ApplyStartupObjects(const DaemonSettings& settings,
+                                 const std::function<absl::Status(const Command&)>& apply);
 
 // The command line. No arguments: the embedded demo configuration. Flags (both `--flag=value`
 // and `--flag value`): --config=PATH (a DaemonConfig textproto; replaces the demo config),
-// --listen=HOST:PORT, --data_dir=DIR, --log_level=debug|info|warning|error (override the
-// config), --help (or -h), --version. A flag given twice: the last one wins. Unknown flags or
+// --listen=HOST:PORT, --data_dir=DIR, --in_memory, --log_level=debug|info|warning|error
+// (override the config), --help (or -h), --version. A flag given twice: the last one wins. Unknown flags or
 // stray arguments are INVALID_ARGUMENT with a message naming them.
 struct CommandLine {
   std::optional<std::string> config_path, listen, data_dir;
   std::optional<v1::LogLevel> log_level;
+  bool in_memory = false;  // --in_memory: durability.enabled = false
   bool help = false, version = false;
 };
 absl::StatusOr<CommandLine> ParseCommandLine(int argc, const char* const* argv);

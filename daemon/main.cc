@@ -72,16 +72,19 @@ int Run(int argc, char** argv) {
   if (!settings->http_address.empty()) {
     LogWarning("http_address is not served yet; ignored", {{"address", settings->http_address}});
   }
-  if (!settings->data_dir.empty()) {
-    LogWarning("data_dir is not used yet: state is kept in memory only",
-               {{"data_dir", settings->data_dir}});
-  }
 
   Router router(*settings);
   if (absl::Status s = router.Init(); !s.ok()) {
-    LogError("configuration refused by the engine",
-             {{"source", settings->source}, {"error", std::string(s.message())}});
-    return 2;
+    if (router.startup_objects_refused()) {
+      LogError("configuration refused by the engine",
+               {{"source", settings->source}, {"error", std::string(s.message())}});
+      return 2;
+    }
+    LogError("cannot start: the data directory cannot be used (see docs/OPERATIONS.md)",
+             {{"data_dir", settings->data_dir},
+              {"code", absl::StatusCodeToString(s.code())},
+              {"error", std::string(s.message())}});
+    return 1;
   }
 
   AdminServiceImpl admin(router);

@@ -1,9 +1,19 @@
 #include "daemon/router.h"
 
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <utility>
+#include <variant>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -13,6 +23,9 @@
 #include "boost/asio/post.hpp"
 #include "daemon/convert.h"
 #include "daemon/log.h"
+#include "omniroute/durability/codec.h"
+#include "omniroute/durability/snapshot_file.h"
+#include "omniroute/internal/daemon_state.pb.h"
 
 namespace omniroute::daemon {
 
@@ -44,6 +57,49 @@ v1::OfferEndReason OfferEndReasonOf(EventType type) {
   }
 }
 
+// The offer an OFFER_CREATED event makes, as the API shows it, without its session.
+v1::Offer OfferTemplate(const Event& e) {
+  v1::Offer o;
+  o.set_offer_id(absl::StrCat(e.seq));
+  o.set_agent_id(e.engineer.value());
+  int position = 0;
+  int count = 0;
+  if (absl::StartsWith(e.detail, "grab ")) {
+    const std::vector<absl::string_view> parts =
+        absl::StrSplit(absl::string_view(e.detail).substr(5), '/');
+    if (parts.size() == 2 && absl::SimpleAtoi(parts[0], &position) &&
+        absl::SimpleAtoi(parts[1], &count)) {
+      o.set_delivery_mode(v1::DELIVERY_MODE_GRAB);
+      o.set_grab_position(position);
+      o.set_grab_count(count);
+    }
+  }
+  if (o.delivery_mode() == v1::DELIVERY_MODE_UNSPECIFIED) {
+    o.set_delivery_mode(v1::DELIVERY_MODE_DIRECT);
+  }
+  if (e.deadline != absl::InfinitePast() && e.deadline != absl::InfiniteFuture()) {
+    *o.mutable_deadline_time() = TimeToProto(e.deadline);
+  }
+  if (e.has_reason) *o.mutable_reason() = RoutingReasonToProto(e.reason);
+  return o;
+}
+
+PendingOffer NewPendingOffer(const Event& e) {
+  return PendingOffer{e.engineer, e.session, e.seq, OfferTemplate(e), false};
+}
+
+durability::SyncPolicy JournalSyncPolicy(v1::SyncPolicy policy) {
+  switch (policy) {
+    case v1::SYNC_POLICY_INTERVAL: return durability::SyncPolicy::kInterval;
+    case v1::SYNC_POLICY_NEVER: return durability::SyncPolicy::kNever;
+    default: return durability::SyncPolicy::kEveryBatch;
+  }
+}
+
+// The snapshot file's bytes: u64 (little-endian) length of the engine's snapshot, the
+// engine's snapshot, then the serialized internal::DaemonState.
+constexpr size_t kEngineLengthBytes = 8;
+
 // Prunes ended streams from a subscriber list.
 template <class S>
 void PruneEnded(std::vector<std::shared_ptr<S>>* streams) {
@@ -72,6 +128,7 @@ Router::Router(DaemonSettings settings)
     : settings_(std::move(settings)),
       stats_(settings_.stats_max_window),
       timer_(io_),
+      sync_timer_(io_),
       signals_(io_) {}
 
 Router::~Router() {
@@ -82,9 +139,11 @@ absl::Status Router::Init() {
   engine_ = std::make_unique<Engine>(settings_.engine_options);
   batch_now_ = DaemonNow();
   events_.clear();
-  absl::Status status = ApplyStartupObjects(settings_, *engine_, batch_now_, &events_);
-  Publish(0);
+  if (settings_.durable) return Recover();
+  absl::Status status =
+      ApplyStartupObjects(settings_, [this](const Command& command) { return Apply(command); });
   events_.clear();
+  startup_objects_refused_ = !status.ok();
   return status;
 }
 
@@ -129,14 +188,27 @@ void Router::Stop() {
     if (stopped_) return;
     stopped_ = true;
   }
-  if (!thread_.joinable()) return;
-  boost::asio::post(io_, [this] {
-    Drain();
-    timer_.cancel();
-    signals_.cancel();
-    io_.stop();
-  });
-  thread_.join();
+  if (thread_.joinable()) {
+    boost::asio::post(io_, [this] {
+      Drain();
+      timer_.cancel();
+      sync_timer_.cancel();
+      signals_.cancel();
+      io_.stop();
+    });
+    thread_.join();
+  }
+  if (journal_ != nullptr) {
+    // The engine thread has ended: its state is ours now.
+    AwaitSnapshotChild();
+    if (absl::Status s = journal_->Sync(); !s.ok()) {
+      LogError("journal sync at shutdown failed", {{"error", s.ToString()}});
+    } else {
+      SnapshotNow();
+    }
+    journal_.reset();
+    lock_.reset();
+  }
 }
 
 void Router::CallFinished() {
@@ -178,10 +250,12 @@ void Router::Drain() {
 }
 
 void Router::Commit() {
+  JournalBatch();
   events_.clear();
   std::vector<std::function<void()>> deliver;
   deliver.swap(after_commit_);
   for (std::function<void()>& fn : deliver) fn();
+  if (SnapshotDue()) StartSnapshot();
 }
 
 void Router::ArmTimer() {
@@ -198,11 +272,33 @@ void Router::ArmTimer() {
   });
 }
 
-absl::Status Router::Apply(const Command& command) {
+absl::Status Router::Apply(const Command& command, const RequestKey* key) {
   const size_t first = events_.size();
   absl::Status status = engine_->Apply(command, batch_now_, &events_);
+  // Remembered before the events are published, so that the offers and session updates they
+  // carry show the session's request id.
+  if (status.ok() && key != nullptr && std::holds_alternative<CreateSession>(command)) {
+    RememberRequest(*key, CreatedSession(first));
+  }
   Publish(first);
+  if (!status.ok()) return status;
+  if (journal_ != nullptr && !replaying_) {
+    // The engine's time after the command: what it applied it at (never earlier than a
+    // timer it fired before), so that a replay reproduces it.
+    records_.push_back(durability::EncodeEntry(durability::JournalEntry{
+        .at = engine_->now(),
+        .command = command,
+        .request_id = key != nullptr ? key->request_id : std::string(),
+        .request_fingerprint = key != nullptr ? key->fingerprint : 0}));
+  }
   return status;
+}
+
+SessionId Router::CreatedSession(size_t from) const {
+  for (size_t i = from; i < events_.size(); ++i) {
+    if (events_[i].type == EventType::kSessionCreated) return events_[i].session;
+  }
+  return SessionId();
 }
 
 void Router::AfterCommit(std::function<void()> fn) { after_commit_.push_back(std::move(fn)); }
@@ -230,7 +326,7 @@ void Router::TrackOffer(const Event& e) {
   }
   switch (e.type) {
     case EventType::kOfferCreated:
-      pending_offers_[e.session].push_back(PendingOffer{e.engineer, e, false});
+      pending_offers_[e.session].push_back(NewPendingOffer(e));
       break;
     case EventType::kOfferClaimed:
       if (auto it = pending_offers_.find(e.session); it != pending_offers_.end()) {
@@ -273,30 +369,8 @@ std::optional<v1::Session> Router::SessionProto(SessionId id) const {
 }
 
 v1::Offer Router::OfferProto(const PendingOffer& offer) const {
-  const Event& e = offer.created;
-  v1::Offer o;
-  o.set_offer_id(absl::StrCat(e.seq));
-  if (std::optional<v1::Session> s = SessionProto(e.session)) *o.mutable_session() = *s;
-  o.set_agent_id(e.engineer.value());
-  int position = 0;
-  int count = 0;
-  if (absl::StartsWith(e.detail, "grab ")) {
-    const std::vector<absl::string_view> parts =
-        absl::StrSplit(absl::string_view(e.detail).substr(5), '/');
-    if (parts.size() == 2 && absl::SimpleAtoi(parts[0], &position) &&
-        absl::SimpleAtoi(parts[1], &count)) {
-      o.set_delivery_mode(v1::DELIVERY_MODE_GRAB);
-      o.set_grab_position(position);
-      o.set_grab_count(count);
-    }
-  }
-  if (o.delivery_mode() == v1::DELIVERY_MODE_UNSPECIFIED) {
-    o.set_delivery_mode(v1::DELIVERY_MODE_DIRECT);
-  }
-  if (e.deadline != absl::InfinitePast() && e.deadline != absl::InfiniteFuture()) {
-    *o.mutable_deadline_time() = TimeToProto(e.deadline);
-  }
-  if (e.has_reason) *o.mutable_reason() = RoutingReasonToProto(e.reason);
+  v1::Offer o = offer.offer;
+  if (std::optional<v1::Session> s = SessionProto(offer.session)) *o.mutable_session() = *s;
   return o;
 }
 
@@ -318,12 +392,11 @@ const RememberedRequest* Router::FindRequest(const std::string& request_id) {
   return it == requests_.end() ? nullptr : &it->second;
 }
 
-void Router::RememberRequest(const std::string& request_id, SessionId session,
-                             uint64_t fingerprint) {
+void Router::RememberRequest(const RequestKey& key, SessionId session) {
   PruneRequests();
-  requests_[request_id] = RememberedRequest{session, fingerprint, batch_now_};
-  request_order_.emplace_back(batch_now_, request_id);
-  session_request_ids_[session] = request_id;
+  requests_[key.request_id] = RememberedRequest{session, key.fingerprint, batch_now_};
+  request_order_.emplace_back(batch_now_, key.request_id);
+  session_request_ids_[session] = key.request_id;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -439,7 +512,7 @@ v1::StreamOffersResponse Router::OfferMessage(const Event& e, const v1::Event& p
   v1::StreamOffersResponse msg;
   switch (e.type) {
     case EventType::kOfferCreated:
-      *msg.mutable_offer() = OfferProto(PendingOffer{e.engineer, e, false});
+      *msg.mutable_offer() = OfferProto(NewPendingOffer(e));
       break;
     case EventType::kOfferAccepted:
     case EventType::kOfferRejected:
@@ -447,7 +520,7 @@ v1::StreamOffersResponse Router::OfferMessage(const Event& e, const v1::Event& p
     case EventType::kOfferRescinded: {
       v1::OfferEnd* end = msg.mutable_offer_end();
       if (const PendingOffer* o = FindPendingOffer(e.session, e.engineer)) {
-        end->set_offer_id(absl::StrCat(o->created.seq));
+        end->set_offer_id(absl::StrCat(o->offer_id));
       }
       end->set_session_id(SessionIdToString(e.session));
       end->set_reason(OfferEndReasonOf(e.type));
@@ -544,6 +617,338 @@ void Router::FanOut(const Event& e) {
       if (it->second.empty()) agent_subs_.erase(it);
     }
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Durability
+
+absl::Status Router::Recover() {
+  const std::string& dir = settings_.data_dir;
+  const absl::Time started = absl::Now();
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("data_dir: cannot create ", dir, ": ", ec.message()));
+  }
+  absl::StatusOr<durability::LockFile> lock = durability::LockFile::Acquire(dir);
+  if (!lock.ok()) return lock.status();
+  lock_.emplace(*std::move(lock));
+
+  absl::StatusOr<durability::LoadedSnapshot> loaded = durability::LoadNewestSnapshot(dir);
+  if (!loaded.ok()) return loaded.status();
+  for (const std::string& why : loaded->skipped) {
+    LogWarning("damaged snapshot skipped; an older one is used", {{"problem", why}});
+  }
+  uint64_t from = 1;
+  if (loaded->snapshot.has_value()) {
+    if (absl::Status s = RestoreSnapshot(loaded->snapshot->bytes); !s.ok()) {
+      return absl::Status(s.code(), absl::StrCat(loaded->snapshot->path, ": ", s.message()));
+    }
+    from = loaded->snapshot->position;
+    snapshot_position_ = from;
+  }
+
+  durability::FileJournalOptions options;
+  options.max_segment_bytes = static_cast<uint64_t>(settings_.segment_bytes);
+  options.sync_policy = JournalSyncPolicy(settings_.sync_policy);
+  options.sync_interval = settings_.sync_interval;
+  absl::StatusOr<std::unique_ptr<durability::FileJournal>> journal =
+      durability::FileJournal::Open(dir, options);
+  if (!journal.ok()) return journal.status();
+  journal_ = *std::move(journal);
+  const durability::OpenReport& report = journal_->open_report();
+  if (!report.detail.empty()) {
+    LogWarning("journal: a torn record at the tail was cut off (a crash while writing it; "
+               "its request was never answered)",
+               {{"dropped_bytes", static_cast<int64_t>(report.dropped_bytes)},
+                {"detail", report.detail}});
+  }
+  const uint64_t next = journal_->next_position();
+  if (from > next) {
+    return absl::DataLossError(absl::StrCat(
+        "the newest snapshot covers the journal up to record ", from - 1,
+        " but the journal in ", dir, " ends at record ", next - 1,
+        ": journal segments are missing (restore the data directory from a backup)"));
+  }
+  if (from < journal_->first_position()) {
+    return absl::DataLossError(absl::StrCat(
+        "the journal in ", dir, " starts at record ", journal_->first_position(),
+        " but the newest usable snapshot needs it from record ", from,
+        ": journal segments are missing (restore the data directory from a backup)"));
+  }
+  if (absl::Status s = ReplayJournal(from); !s.ok()) return s;
+
+  if (!loaded->snapshot.has_value() && next == 1) {
+    // A new data directory: seed it with the configuration's startup objects, and keep the
+    // engine settings with the state in a first snapshot.
+    batch_now_ = DaemonNow();
+    absl::Status seeded =
+        ApplyStartupObjects(settings_, [this](const Command& command) { return Apply(command); });
+    if (!seeded.ok()) {
+      startup_objects_refused_ = true;
+      return seeded;
+    }
+    JournalBatch();
+    events_.clear();
+    SnapshotNow();
+    LogInfo("data directory created", {{"data_dir", dir},
+                                       {"records", static_cast<int64_t>(journal_->next_position() - 1)},
+                                       {"sync_policy", v1::SyncPolicy_Name(settings_.sync_policy)}});
+  } else {
+    if (!settings_.channels.empty() || !settings_.queues.empty() || !settings_.agents.empty()) {
+      LogInfo("the data directory holds state: the configuration's startup channels, queues "
+              "and agents are not applied (change them with AdminService)",
+              {{"data_dir", dir}});
+    }
+    // Timers that fell due while the daemon was down fire now; waiting times kept counting.
+    batch_now_ = std::max(DaemonNow(), engine_->now());
+    engine_->Advance(batch_now_, &events_);
+    Publish(0);
+    events_.clear();
+    after_commit_.clear();
+    LogInfo("state recovered",
+            {{"data_dir", dir},
+             {"snapshot_position", static_cast<int64_t>(snapshot_position_)},
+             {"replayed_records", static_cast<int64_t>(next - from)},
+             {"sessions", static_cast<int64_t>(engine_->ListSessions().size())},
+             {"dropped_bytes", static_cast<int64_t>(report.dropped_bytes)},
+             {"ms", absl::ToInt64Milliseconds(absl::Now() - started)}});
+  }
+  last_snapshot_at_ = absl::Now();
+  return absl::OkStatus();
+}
+
+absl::Status Router::ReplayJournal(uint64_t from) {
+  replaying_ = true;
+  absl::Status status = journal_->ReadFrom(
+      from, [this](uint64_t position, absl::string_view record) -> absl::Status {
+        absl::StatusOr<durability::JournalEntry> entry = durability::DecodeEntry(record);
+        if (!entry.ok()) {
+          return absl::Status(entry.status().code(),
+                              absl::StrCat("journal record ", position, ": ",
+                                           entry.status().message()));
+        }
+        batch_now_ = entry->at;
+        const RequestKey key{std::move(entry->request_id), entry->request_fingerprint};
+        absl::Status s = Apply(entry->command, key.request_id.empty() ? nullptr : &key);
+        events_.clear();
+        after_commit_.clear();
+        if (!s.ok()) {
+          return absl::InternalError(absl::StrCat(
+              "journal record ", position, " (", CommandName(entry->command), " at ",
+              absl::FormatTime(entry->at), ") was refused on replay: ", s.message(),
+              "; the journal was not written by an engine that behaves like this build's"));
+        }
+        return absl::OkStatus();
+      });
+  replaying_ = false;
+  return status;
+}
+
+void Router::JournalBatch() {
+  if (journal_ == nullptr || records_.empty()) return;
+  absl::StatusOr<uint64_t> first = journal_->Append(records_);
+  if (!first.ok()) JournalFailed(first.status());
+  for (const std::string& record : records_) journal_bytes_since_snapshot_ += record.size() + 8;
+  records_.clear();
+  if (absl::Status s = journal_->MaybeSync(absl::Now()); !s.ok()) JournalFailed(s);
+  ArmSyncTimer();
+}
+
+void Router::ArmSyncTimer() {
+  if (sync_timer_armed_ || !journal_->has_unsynced_records()) return;
+  const absl::Time deadline = journal_->SyncDeadline();
+  if (deadline == absl::InfiniteFuture()) return;
+  sync_timer_armed_ = true;
+  const absl::Duration delay = std::max(deadline - absl::Now(), absl::ZeroDuration());
+  sync_timer_.expires_after(std::chrono::microseconds(absl::ToInt64Microseconds(delay) + 1));
+  sync_timer_.async_wait([this](const boost::system::error_code& ec) {
+    sync_timer_armed_ = false;
+    if (ec || journal_ == nullptr) return;
+    if (absl::Status s = journal_->MaybeSync(absl::Now()); !s.ok()) JournalFailed(s);
+    ArmSyncTimer();
+  });
+}
+
+void Router::JournalFailed(const absl::Status& status) {
+  LogError("the journal cannot be written; exiting so that a restart recovers the durable "
+           "state (requests of this batch were not answered)",
+           {{"data_dir", settings_.data_dir}, {"error", status.ToString()}});
+  std::fflush(stderr);
+  std::_Exit(75);  // EX_TEMPFAIL
+}
+
+bool Router::SnapshotDue() const {
+  if (journal_ == nullptr || replaying_ || snapshot_child_ >= 0 ||
+      journal_bytes_since_snapshot_ == 0) {
+    return false;
+  }
+  if (journal_bytes_since_snapshot_ >= static_cast<uint64_t>(settings_.snapshot_journal_bytes)) {
+    return true;
+  }
+  return settings_.snapshot_interval > absl::ZeroDuration() &&
+         absl::Now() - last_snapshot_at_ >= settings_.snapshot_interval;
+}
+
+std::string Router::EncodeSnapshot() const {
+  const std::string engine = engine_->SaveSnapshot();
+  internal::DaemonState state;
+  state.set_last_event_sequence(last_seq_);
+  for (const auto& [at, request_id] : request_order_) {
+    auto it = requests_.find(request_id);
+    if (it == requests_.end() || it->second.at != at) continue;  // superseded
+    internal::RememberedRequest* r = state.add_requests();
+    r->set_request_id(request_id);
+    r->set_session_id(it->second.session.value());
+    r->set_fingerprint(it->second.fingerprint);
+    r->set_at_unix_micros(absl::ToUnixMicros(at));
+  }
+  for (const auto& [session, offers] : pending_offers_) {
+    for (const PendingOffer& o : offers) {
+      internal::PendingOffer* p = state.add_pending_offers();
+      p->set_session_id(session.value());
+      p->set_agent_id(o.agent.value());
+      p->set_offer_id(o.offer_id);
+      *p->mutable_offer() = o.offer;
+      p->set_claimed(o.claimed);
+    }
+  }
+  std::string out;
+  out.reserve(kEngineLengthBytes + engine.size() + state.ByteSizeLong());
+  uint64_t length = engine.size();
+  for (size_t i = 0; i < kEngineLengthBytes; ++i) {
+    out.push_back(static_cast<char>(length & 0xff));
+    length >>= 8;
+  }
+  out += engine;
+  state.AppendToString(&out);
+  return out;
+}
+
+absl::Status Router::RestoreSnapshot(absl::string_view bytes) {
+  if (bytes.size() < kEngineLengthBytes) {
+    return absl::DataLossError("snapshot: shorter than its header");
+  }
+  uint64_t length = 0;
+  for (size_t i = 0; i < kEngineLengthBytes; ++i) {
+    length |= static_cast<uint64_t>(static_cast<unsigned char>(bytes[i])) << (8 * i);
+  }
+  if (length > bytes.size() - kEngineLengthBytes) {
+    return absl::DataLossError("snapshot: the engine's state runs past the end");
+  }
+  if (absl::Status s = engine_->LoadSnapshot(bytes.substr(kEngineLengthBytes, length));
+      !s.ok()) {
+    return s;
+  }
+  const absl::string_view rest = bytes.substr(kEngineLengthBytes + length);
+  internal::DaemonState state;
+  if (!state.ParseFromArray(rest.data(), static_cast<int>(rest.size()))) {
+    return absl::DataLossError("snapshot: the daemon's state does not parse");
+  }
+  last_seq_ = state.last_event_sequence();
+  for (const internal::RememberedRequest& r : state.requests()) {
+    const absl::Time at = absl::FromUnixMicros(r.at_unix_micros());
+    const SessionId session(r.session_id());
+    requests_[r.request_id()] = RememberedRequest{session, r.fingerprint(), at};
+    request_order_.emplace_back(at, r.request_id());
+    session_request_ids_[session] = r.request_id();
+  }
+  for (const internal::PendingOffer& p : state.pending_offers()) {
+    const SessionId session(p.session_id());
+    pending_offers_[session].push_back(
+        PendingOffer{EngineerId(p.agent_id()), session, p.offer_id(), p.offer(), p.claimed()});
+  }
+  return absl::OkStatus();
+}
+
+void Router::StartSnapshot() {
+  if (snapshot_waiter_.joinable()) snapshot_waiter_.join();  // the previous child's, done
+  const uint64_t position = journal_->next_position();
+  const absl::Time started = absl::Now();
+  const pid_t parent = ::getpid();
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    LogWarning("snapshot not taken: fork failed", {{"error", std::strerror(errno)}});
+    last_snapshot_at_ = started;  // try again after the interval
+    journal_bytes_since_snapshot_ = 0;
+    return;
+  }
+  if (pid == 0) {
+    // The child: a copy of this process's memory at this instant, with this thread only. It
+    // serializes and writes, then leaves without running destructors or atexit handlers. It
+    // dies with the daemon, so that it never holds the data directory's lock alone.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(3);
+    absl::Status s = durability::WriteSnapshotFile(settings_.data_dir, position, EncodeSnapshot());
+    if (!s.ok()) {
+      const std::string line = absl::StrCat("omnirouted: snapshot: ", s.ToString(), "\n");
+      [[maybe_unused]] ssize_t n = ::write(STDERR_FILENO, line.data(), line.size());
+      ::_exit(1);
+    }
+    ::_exit(0);
+  }
+  const absl::Duration stall = absl::Now() - started;
+  snapshot_child_ = pid;
+  journal_bytes_since_snapshot_ = 0;
+  last_snapshot_at_ = started;
+  LogInfo("snapshot started",
+          {{"position", static_cast<int64_t>(position)},
+           {"fork_us", absl::ToInt64Microseconds(stall)}});
+  snapshot_waiter_ = std::thread([this, pid, position, started] {
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    boost::asio::post(io_, [this, position, status, started] {
+      SnapshotFinished(position, status, started);
+    });
+  });
+}
+
+void Router::SnapshotFinished(uint64_t position, int wait_status, absl::Time started) {
+  if (snapshot_child_ < 0) return;  // already handled by AwaitSnapshotChild
+  snapshot_child_ = -1;
+  if (WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0) {
+    SnapshotWritten(position);
+    LogInfo("snapshot written", {{"position", static_cast<int64_t>(position)},
+                                 {"ms", absl::ToInt64Milliseconds(absl::Now() - started)}});
+  } else {
+    LogError("snapshot failed; the journal is kept and the next snapshot tries again",
+             {{"position", static_cast<int64_t>(position)}, {"wait_status", wait_status}});
+  }
+}
+
+void Router::AwaitSnapshotChild() {
+  if (snapshot_waiter_.joinable()) snapshot_waiter_.join();
+  snapshot_child_ = -1;  // finished; written or not, SnapshotNow follows
+}
+
+void Router::SnapshotNow() {
+  const uint64_t position = journal_->next_position();
+  const absl::Time started = absl::Now();
+  if (absl::Status s =
+          durability::WriteSnapshotFile(settings_.data_dir, position, EncodeSnapshot());
+      !s.ok()) {
+    LogError("snapshot failed", {{"position", static_cast<int64_t>(position)},
+                                 {"error", s.ToString()}});
+    return;
+  }
+  SnapshotWritten(position);
+  journal_bytes_since_snapshot_ = 0;
+  last_snapshot_at_ = absl::Now();
+  LogInfo("snapshot written", {{"position", static_cast<int64_t>(position)},
+                               {"ms", absl::ToInt64Milliseconds(absl::Now() - started)}});
+}
+
+void Router::SnapshotWritten(uint64_t position) {
+  // WriteSnapshotFile keeps the newest older snapshot as a fallback: keep the journal after
+  // it, and drop what is before.
+  if (snapshot_position_ > 0 && snapshot_position_ < position) {
+    if (absl::Status s = journal_->TruncateBefore(snapshot_position_); !s.ok()) {
+      LogWarning("old journal segments not removed", {{"error", s.ToString()}});
+    }
+  }
+  snapshot_position_ = std::max(snapshot_position_, position);
 }
 
 }  // namespace omniroute::daemon

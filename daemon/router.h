@@ -1,4 +1,4 @@
-// The daemon's engine thread.
+// The daemon's engine thread, and the durability of its state.
 //
 // gRPC handlers run on gRPC's threads; they never touch the engine. They validate and convert
 // a request, then `Submit` a piece of work. Work goes onto a multi-producer queue; the engine
@@ -6,9 +6,22 @@
 //
 //   drain:  now = clock; fire due timers (Engine::Advance); run every queued piece of work,
 //           each applying its command(s) at `now`; commit; re-arm the deadline timer.
-//   commit: deliver what the batch produced: unary answers (reactor->Finish) and stream
-//           messages. (A later change makes the batch durable here, before anything is
-//           delivered; nothing is delivered before the commit.)
+//   commit: make the batch durable: every command the engine accepted in it is one journal
+//           record (durability/codec.h), the batch is one append and, under the default
+//           sync policy, one fdatasync; then deliver what the batch produced: unary answers
+//           (reactor->Finish) and stream messages. Nothing is delivered before the commit, so
+//           an answered request is never lost. A journal that cannot be written ends the
+//           process (exit status 75): the state in memory is ahead of the disk, and recovery
+//           from the disk is the only honest way on.
+//
+// Durability (unless durability.enabled is false): Init takes the data directory's lock,
+// loads the newest snapshot, replays the journal after it and fires the timers that fell
+// due while the daemon was down; a new data directory is seeded with the configuration's
+// startup objects. Snapshots are taken in a fork()ed child (the engine thread only pays for
+// the fork) when the journal has grown by durability.snapshot_journal_bytes or
+// durability.snapshot_interval has passed, and in-process at Stop. A snapshot holds the
+// engine's state and the daemon's own (request ids, pending offers, the event sequence);
+// statistics and the event history are rebuilt from the journal replayed, not kept.
 //
 // The io_context also runs the timer for the engine's next deadline and the signal handler.
 // Every engine event goes, in order, through `Publish`: the statistics book, the pending-offer
@@ -17,6 +30,8 @@
 
 #ifndef OMNIROUTE_DAEMON_ROUTER_H_
 #define OMNIROUTE_DAEMON_ROUTER_H_
+
+#include <sys/types.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -40,6 +55,8 @@
 #include "daemon/config.h"
 #include "daemon/stats.h"
 #include "daemon/stream.h"
+#include "omniroute/durability/file_journal.h"
+#include "omniroute/durability/lock_file.h"
 #include "omniroute/engine.h"
 #include "omniroute/v1/agent_service.pb.h"
 #include "omniroute/v1/event_service.pb.h"
@@ -65,8 +82,16 @@ struct EventFilter {
 // A direct or grab offer not yet answered (or claimed, waiting for the grab decision).
 struct PendingOffer {
   EngineerId agent;
-  Event created;  // its EVENT_TYPE_OFFER_CREATED event; the offer id is created.seq
+  SessionId session;
+  uint64_t offer_id = 0;  // the sequence number of its EVENT_TYPE_OFFER_CREATED event
+  v1::Offer offer;        // as the API shows it, without its session
   bool claimed = false;
+};
+
+// The idempotency key of the request that carried a command; journaled with it.
+struct RequestKey {
+  std::string request_id;
+  uint64_t fingerprint = 0;
 };
 
 // What CreateSession remembers of a request id.
@@ -83,14 +108,20 @@ class Router {
   Router(const Router&) = delete;
   Router& operator=(const Router&) = delete;
 
-  // Applies the configuration's startup objects (channels, queues, agents). Before Start.
+  // Before Start. With durability: locks the data directory and recovers its state (or seeds
+  // a new one with the configuration's startup objects); FAILED_PRECONDITION when another
+  // daemon holds the directory, DATA_LOSS when the journal or snapshots are damaged beyond
+  // a torn tail, naming the file. In memory: applies the startup objects.
   absl::Status Init();
+  // Whether Init failed because the engine refused a startup object of the configuration.
+  bool startup_objects_refused() const { return startup_objects_refused_; }
   // Starts the engine thread; SIGTERM and SIGINT call `on_signal` (once) on it.
   void Start(std::function<void(int signal)> on_signal);
   // Ends every stream with OK and refuses new ones (UNAVAILABLE); in-flight unary calls still
   // complete. Any thread.
   void BeginShutdown();
-  // Stops the engine thread after the work already queued. Any thread but the engine's.
+  // Stops the engine thread after the work already queued, then syncs the journal and
+  // writes a snapshot. Any thread but the engine's.
   void Stop();
 
   // Any thread: runs `work` on the engine thread in the next batch. Dropped after Stop.
@@ -112,8 +143,9 @@ class Router {
   absl::Time now() const { return batch_now_; }
   bool shutting_down() const { return shutting_down_; }
 
-  // Applies `command` at the batch time and publishes its events.
-  absl::Status Apply(const Command& command);
+  // Applies `command` at the batch time, publishes its events and, if the engine accepted
+  // it, journals it with `key` (a CreateSession with a key is remembered for retries).
+  absl::Status Apply(const Command& command, const RequestKey* key = nullptr);
   // The events of the current batch so far; `Apply` appends to them.
   const std::vector<Event>& batch_events() const { return events_; }
   // Runs `fn` at the commit of the current batch (after it is durable), in order.
@@ -125,9 +157,8 @@ class Router {
   const PendingOffer* FindPendingOffer(SessionId session, const EngineerId& agent) const;
   v1::Offer OfferProto(const PendingOffer& offer) const;
 
-  // CreateSession idempotency.
+  // CreateSession idempotency (Apply remembers).
   const RememberedRequest* FindRequest(const std::string& request_id);
-  void RememberRequest(const std::string& request_id, SessionId session, uint64_t fingerprint);
 
   // Streams. Each subscription sends its first message(s) and follows from the next event.
   // OUT_OF_RANGE when `after_sequence` is older than the retained history.
@@ -144,11 +175,28 @@ class Router {
 
  private:
   void Drain();
-  void RunTimers();
   void Commit();
   void ArmTimer();
   void Publish(size_t first_event);
   void TrackOffer(const Event& event);
+  void RememberRequest(const RequestKey& key, SessionId session);
+  // The session a CreateSession created: the SESSION_CREATED among events_[from..].
+  SessionId CreatedSession(size_t from) const;
+
+  // Durability (engine thread, or before Start / after the thread stopped).
+  absl::Status Recover();
+  absl::Status ReplayJournal(uint64_t from);
+  void JournalBatch();
+  void ArmSyncTimer();
+  [[noreturn]] void JournalFailed(const absl::Status& status);
+  bool SnapshotDue() const;
+  std::string EncodeSnapshot() const;
+  absl::Status RestoreSnapshot(absl::string_view bytes);
+  void StartSnapshot();
+  void SnapshotFinished(uint64_t position, int wait_status, absl::Time started);
+  void AwaitSnapshotChild();
+  void SnapshotNow();
+  void SnapshotWritten(uint64_t position);
   void FanOut(const Event& event);
   void PruneRequests();
   v1::StreamOffersResponse OfferMessage(const Event& event, const v1::Event& proto) const;
@@ -159,6 +207,7 @@ class Router {
 
   boost::asio::io_context io_;
   boost::asio::steady_timer timer_;
+  boost::asio::steady_timer sync_timer_;
   boost::asio::signal_set signals_;
   std::thread thread_;
   std::atomic<int> open_streams_{0};
@@ -190,6 +239,20 @@ class Router {
   absl::flat_hash_map<SessionId, std::vector<std::shared_ptr<WatchStream>>> session_subs_;
   absl::flat_hash_map<EngineerId, std::vector<std::shared_ptr<OfferStream>>> agent_subs_;
   absl::flat_hash_map<EngineerId, int> offline_on_disconnect_;
+
+  // Durability state (unused in memory).
+  std::optional<durability::LockFile> lock_;
+  std::unique_ptr<durability::FileJournal> journal_;
+  std::vector<std::string> records_;       // the batch's journal records, not yet appended
+  bool replaying_ = false;
+  bool startup_objects_refused_ = false;
+  bool sync_timer_armed_ = false;
+  uint64_t journal_bytes_since_snapshot_ = 0;
+  absl::Time last_snapshot_at_;
+  uint64_t snapshot_position_ = 0;          // the newest snapshot written (0: none)
+  uint64_t previous_snapshot_position_ = 0; // the one kept before it (0: none)
+  pid_t snapshot_child_ = -1;               // a fork()ed child writing a snapshot
+  std::thread snapshot_waiter_;             // waits for it
 };
 
 // The clock of the daemon: wall time truncated to the engine's microseconds.

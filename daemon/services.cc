@@ -101,10 +101,10 @@ grpc::Status CheckOfferId(Router& router, SessionId session, const EngineerId& a
     return Failed(absl::StrCat("offer_id: no offer of session ", session.value(), " to agent \"",
                                agent.value(), "\" is pending"));
   }
-  if (pending->created.seq != *offer_id) {
+  if (pending->offer_id != *offer_id) {
     return Failed(absl::StrCat("offer_id: offer ", *offer_id, " is no longer pending; the ",
                                "pending offer of session ", session.value(), " to agent \"",
-                               agent.value(), "\" is ", pending->created.seq));
+                               agent.value(), "\" is ", pending->offer_id));
   }
   return grpc::Status::OK;
 }
@@ -469,19 +469,11 @@ ServerUnaryReactor* SessionServiceImpl::CreateSession(CallbackServerContext* ctx
                           absl::StrCat("limits.max_waiting_sessions: ", waiting,
                                        " sessions are waiting, the daemon's limit"));
     }
-    const size_t mark = router_.batch_events().size();
-    absl::Status s = ToApiFieldPath(router_.Apply(command),
+    const RequestKey key{request->request_id(), fingerprint};
+    absl::Status s = ToApiFieldPath(router_.Apply(command, &key),
                                     {{"queue", "queue_id"}, {"channel", "channel_id"}});
     if (!s.ok()) return ToGrpcStatus(s);
-    SessionId created;
-    const std::vector<Event>& events = router_.batch_events();
-    for (size_t i = mark; i < events.size(); ++i) {
-      if (events[i].type == EventType::kSessionCreated) {
-        created = events[i].session;
-        break;
-      }
-    }
-    router_.RememberRequest(request->request_id(), created, fingerprint);
+    const SessionId created = router_.FindRequest(request->request_id())->session;
     *response->mutable_session() = *router_.SessionProto(created);
     LogDebug("session created", {{"session", created.value()},
                                  {"queue", request->queue_id()},

@@ -81,7 +81,8 @@ TEST(DemoConfigTest, ParsesResolvesAndApplies) {
   ASSERT_TRUE(settings.ok()) << settings.status();
   EXPECT_EQ(settings->source, "embedded demo configuration");
   EXPECT_EQ(settings->listen_address, "127.0.0.1:7400");
-  EXPECT_EQ(settings->data_dir, "");
+  EXPECT_EQ(settings->data_dir, "data");
+  EXPECT_TRUE(settings->durable);
   EXPECT_EQ(settings->log_level, v1::LOG_LEVEL_INFO);
   ASSERT_EQ(settings->queues.size(), 5u);
   EXPECT_EQ(settings->queues[0].id.value(), "repair.backup");  // the overflow target first
@@ -160,7 +161,13 @@ TEST(ResolveConfigTest, EmptyConfigGivesEveryDefault) {
   ASSERT_TRUE(s.ok()) << s.status();
   EXPECT_EQ(s->listen_address, "127.0.0.1:7400");
   EXPECT_EQ(s->http_address, "");
-  EXPECT_EQ(s->data_dir, "");
+  EXPECT_EQ(s->data_dir, "data");
+  EXPECT_TRUE(s->durable);
+  EXPECT_EQ(s->sync_policy, v1::SYNC_POLICY_EVERY_BATCH);
+  EXPECT_EQ(s->sync_interval, absl::Milliseconds(100));
+  EXPECT_EQ(s->snapshot_interval, absl::Minutes(10));
+  EXPECT_EQ(s->snapshot_journal_bytes, int64_t{256} << 20);
+  EXPECT_EQ(s->segment_bytes, int64_t{64} << 20);
   EXPECT_EQ(s->log_level, v1::LOG_LEVEL_INFO);
   EXPECT_EQ(s->max_message_bytes, 4194304);
   EXPECT_EQ(s->max_open_streams, 1024);
@@ -529,10 +536,71 @@ TEST(CommandLineTest, LogLevels) {
   EXPECT_THAT(std::string(c.status().message()), HasSubstr("verbose"));
 }
 
-TEST(CommandLineTest, EmptyDataDirMeansMemoryOnly) {
+TEST(CommandLineTest, EmptyDataDirIsRefusedInMemoryIsAFlag) {
   absl::StatusOr<CommandLine> c = Parse({"--data_dir="});
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(c.status().message()), HasSubstr("--in_memory"));
+
+  c = Parse({"--in_memory"});
   ASSERT_TRUE(c.ok()) << c.status();
-  EXPECT_EQ(c->data_dir, "");
+  EXPECT_TRUE(c->in_memory);
+  absl::StatusOr<DaemonSettings> s = LoadSettings(*c);
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_FALSE(s->durable);
+
+  c = Parse({"--in_memory=yes"});
+  ASSERT_FALSE(c.ok());
+  EXPECT_THAT(std::string(c.status().message()), HasSubstr("takes no value"));
+}
+
+TEST(ResolveConfigTest, DurabilitySettings) {
+  absl::StatusOr<v1::DaemonConfig> config = ParseConfigText(R"pb(
+    data_dir: "/var/lib/omniroute"
+    durability {
+      enabled: true
+      sync_policy: SYNC_POLICY_INTERVAL
+      sync_interval { nanos: 5000000 }
+      snapshot_interval { seconds: 0 }
+      snapshot_journal_bytes: 1048576
+      segment_bytes: 65536
+    }
+  )pb", "t");
+  ASSERT_TRUE(config.ok()) << config.status();
+  absl::StatusOr<DaemonSettings> s = ResolveConfig(*config, "t");
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->data_dir, "/var/lib/omniroute");
+  EXPECT_TRUE(s->durable);
+  EXPECT_EQ(s->sync_policy, v1::SYNC_POLICY_INTERVAL);
+  EXPECT_EQ(s->sync_interval, absl::Milliseconds(5));
+  EXPECT_EQ(s->snapshot_interval, absl::ZeroDuration());
+  EXPECT_EQ(s->snapshot_journal_bytes, 1048576);
+  EXPECT_EQ(s->segment_bytes, 65536);
+
+  const std::pair<const char*, const char*> refused[] = {
+      {"durability { sync_policy: 7 }", "durability.sync_policy: unknown value 7"},
+      {"durability { sync_interval { seconds: 11 } }", "durability.sync_interval: 11s is outside"},
+      {"durability { sync_interval { } }", "durability.sync_interval: 0 is outside"},
+      {"durability { snapshot_interval { seconds: 5 } }",
+       "durability.snapshot_interval: 5s is outside 0s or 10s..24h"},
+      {"durability { snapshot_journal_bytes: 1000 }",
+       "durability.snapshot_journal_bytes: 1000 is outside"},
+      {"durability { segment_bytes: 2147483648 }", "durability.segment_bytes: 2147483648 is outside"},
+  };
+  for (const auto& [text, message] : refused) {
+    absl::StatusOr<v1::DaemonConfig> c = ParseConfigText(text, "t");
+    ASSERT_TRUE(c.ok()) << text << ": " << c.status();
+    absl::StatusOr<DaemonSettings> r = ResolveConfig(*c, "t");
+    ASSERT_FALSE(r.ok()) << text;
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << text;
+    EXPECT_THAT(std::string(r.status().message()), HasSubstr(message)) << text;
+  }
+
+  config = ParseConfigText("durability { enabled: false }", "t");
+  ASSERT_TRUE(config.ok());
+  s = ResolveConfig(*config, "t");
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_FALSE(s->durable);
 }
 
 TEST(CommandLineTest, LastFlagWins) {
@@ -614,12 +682,12 @@ TEST(LoadSettingsTest, FlagsOverrideTheFile) {
   EXPECT_EQ(s->log_level, v1::LOG_LEVEL_DEBUG);
   EXPECT_EQ(s->max_open_streams, 7);  // not overridden
 
-  // An empty --data_dir overrides the file's directory too.
-  c = Parse({config_flag.c_str(), "--data_dir="});
+  // --in_memory overrides the file's durability.
+  c = Parse({config_flag.c_str(), "--in_memory"});
   ASSERT_TRUE(c.ok()) << c.status();
   s = LoadSettings(*c);
   ASSERT_TRUE(s.ok()) << s.status();
-  EXPECT_EQ(s->data_dir, "");
+  EXPECT_FALSE(s->durable);
 }
 
 TEST(LoadSettingsTest, FlagsOverrideTheDemo) {

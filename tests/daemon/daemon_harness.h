@@ -7,10 +7,12 @@
 //   EXPECT_THAT(d.GetQueue(QueueRequest("repair"), &resp), IsOk());
 //
 // The daemon is `OMNIROUTED_PATH` (defined by CMake) run as
-// `omnirouted --config=<temp file> --listen=127.0.0.1:0`; the harness reads its stdout until
+// `omnirouted --config=<temp file> --listen=127.0.0.1:0 --data_dir=<temp dir>/data`; the
+// harness reads its stdout until
 // the line "omnirouted listening on 127.0.0.1:PORT" and connects there. Its stderr goes to a
 // temp file, printed when the test has failed. `Stop()` sends SIGTERM and returns the exit
-// status; the destructor SIGKILLs a daemon still running.
+// status; `Kill()` sends SIGKILL; `Restart()` starts it again on the same configuration and
+// data directory (crash recovery); the destructor SIGKILLs a daemon still running.
 //
 // Streams are read by a thread into a queue (`Stream<Response>`), so a test waits for a
 // message with a deadline and never sleeps. `EventLog` is an unfiltered StreamEvents that
@@ -40,6 +42,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <deque>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <future>
@@ -355,9 +358,8 @@ class Daemon {
     }
     if (stdout_fd_ >= 0) ::close(stdout_fd_);
     if (!dir_.empty() && !::testing::Test::HasFailure()) {
-      std::remove(ConfigPath().c_str());
-      std::remove(StderrPath().c_str());
-      ::rmdir(dir_.c_str());
+      std::error_code ignored;
+      std::filesystem::remove_all(dir_, ignored);
     }
   }
 
@@ -372,16 +374,77 @@ class Daemon {
           << config_text;
     }
     ASSERT_NO_FATAL_FAILURE(Launch(config_text));
-    ASSERT_NO_FATAL_FAILURE(AwaitListening());
-    channel_ = grpc::CreateChannel(address_, grpc::InsecureChannelCredentials());
-    admin_ = v1::AdminService::NewStub(channel_);
-    sessions_ = v1::SessionService::NewStub(channel_);
-    agents_ = v1::AgentService::NewStub(channel_);
-    events_ = v1::EventService::NewStub(channel_);
+    ASSERT_NO_FATAL_FAILURE(Connect());
   }
 
-  // Starts the daemon with a configuration it must refuse: returns its exit status (as from
-  // waitpid) once it has exited, failing the test if it prints a listening line instead.
+  // Starts the daemon again after Stop() or Kill(), with the same configuration and data
+  // directory: it recovers its state. The stubs are replaced (a new port).
+  void Restart() {
+    ASSERT_FALSE(config_text_.empty()) << "Restart() before Start()";
+    ASSERT_NO_FATAL_FAILURE(Launch(config_text_));
+    ASSERT_NO_FATAL_FAILURE(Connect());
+  }
+
+  // SIGKILL, as a crash: no shutdown work at all. Waits for the exit.
+  void Kill() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGKILL);
+    exit_status_.wait();
+    pid_ = -1;
+  }
+
+  // Restart() after Kill(). The killed daemon's snapshot child (if one was running) dies with
+  // it, but asynchronously (PR_SET_PDEATHSIG), so it may hold the data directory's lock for a
+  // few more milliseconds: a start refused for that reason alone ("in use by another
+  // omnirouted" on stderr) is tried again, 20 ms later, up to `attempts` times in all. Any
+  // other failure is fatal, as in Restart(). Returns how many starts were refused that way.
+  int RestartAfterKill(int attempts = 100) {
+    int refused = 0;
+    [&] {
+      ASSERT_FALSE(config_text_.empty()) << "RestartAfterKill() before Start()";
+      for (int attempt = 1;; ++attempt) {
+        const size_t stderr_before = Stderr().size();
+        ASSERT_NO_FATAL_FAILURE(Launch(config_text_));
+        std::string line;
+        if (ReadLine(&line)) {  // the listening line (Connect() checks it): put it back
+          stdout_buffer_.insert(0, line + "\n");
+          ASSERT_NO_FATAL_FAILURE(Connect());
+          return;
+        }
+        if (exit_status_.wait_for(kStopTimeout) != std::future_status::ready) {
+          PrintStderr();
+          FAIL() << "omnirouted printed no listening line within " << kStartTimeout.count()
+                 << " ms and did not exit";
+        }
+        const int status = exit_status_.get();
+        pid_ = -1;
+        const std::string err = Stderr().substr(stderr_before);
+        if (err.find("in use by another omnirouted") != std::string::npos &&
+            attempt < attempts) {
+          ++refused;
+          std::this_thread::sleep_for(milliseconds(20));
+          continue;
+        }
+        PrintStderr();
+        FAIL() << "omnirouted did not restart (" << DescribeExit(status) << ", attempt "
+               << attempt << "); its stderr:\n"
+               << err;
+      }
+    }();
+    return refused;
+  }
+
+  // The daemon's data directory (the same across restarts): <temp dir>/data, or what
+  // set_data_dir() gave.
+  std::string DataDir() const { return data_dir_.empty() ? dir_ + "/data" : data_dir_; }
+  // Runs the daemon on `data_dir` instead (e.g. another Daemon's DataDir(), to see the second
+  // daemon on a directory refused). Before Start().
+  void set_data_dir(const std::string& data_dir) { data_dir_ = data_dir; }
+
+  // Starts the daemon with a configuration it must refuse (or on a data directory it must
+  // refuse): returns its exit status (as from waitpid) once it has exited, failing the test if
+  // it prints a listening line instead. Restart() may follow (e.g. once the directory is
+  // repaired).
   int StartExpectingFailure(const std::string& config_text) {
     Launch(config_text);
     if (::testing::Test::HasFatalFailure()) return -1;
@@ -392,6 +455,7 @@ class Daemon {
       ADD_FAILURE() << "the daemon did not exit";
       return -1;
     }
+    pid_ = -1;
     return exit_status_.get();
   }
 
@@ -631,13 +695,28 @@ class Daemon {
   std::string ConfigPath() const { return dir_ + "/omnirouted.textproto"; }
   std::string StderrPath() const { return dir_ + "/omnirouted.stderr"; }
 
+  void Connect() {
+    ASSERT_NO_FATAL_FAILURE(AwaitListening());
+    channel_ = grpc::CreateChannel(address_, grpc::InsecureChannelCredentials());
+    admin_ = v1::AdminService::NewStub(channel_);
+    sessions_ = v1::SessionService::NewStub(channel_);
+    agents_ = v1::AgentService::NewStub(channel_);
+    events_ = v1::EventService::NewStub(channel_);
+  }
+
   void Launch(const std::string& config_text) {
     ASSERT_EQ(pid_, -1) << "Start() called twice";
-    std::string tmpl = ::testing::TempDir() + "omnirouted-itest-XXXXXX";
-    std::vector<char> buf(tmpl.begin(), tmpl.end());
-    buf.push_back('\0');
-    ASSERT_NE(::mkdtemp(buf.data()), nullptr) << "mkdtemp: " << std::strerror(errno);
-    dir_ = buf.data();
+    config_text_ = config_text;
+    if (stdout_fd_ >= 0) ::close(stdout_fd_);
+    stdout_fd_ = -1;
+    stdout_buffer_.clear();
+    if (dir_.empty()) {
+      std::string tmpl = ::testing::TempDir() + "omnirouted-itest-XXXXXX";
+      std::vector<char> buf(tmpl.begin(), tmpl.end());
+      buf.push_back('\0');
+      ASSERT_NE(::mkdtemp(buf.data()), nullptr) << "mkdtemp: " << std::strerror(errno);
+      dir_ = buf.data();
+    }
     {
       std::ofstream out(ConfigPath());
       out << config_text;
@@ -649,15 +728,17 @@ class Daemon {
     int out_pipe[2];
     ASSERT_EQ(::pipe2(out_pipe, O_CLOEXEC), 0) << std::strerror(errno);
     const int err_fd =
-        ::open(StderrPath().c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        ::open(StderrPath().c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     ASSERT_GE(err_fd, 0) << std::strerror(errno);
 
     // Everything the child needs is prepared before fork (only async-signal-safe calls after).
     const std::string config_arg = "--config=" + ConfigPath();
     const std::string listen_arg = "--listen=127.0.0.1:0";
+    const std::string data_arg = "--data_dir=" + DataDir();
     std::vector<char*> argv = {const_cast<char*>("omnirouted"),
                                const_cast<char*>(config_arg.c_str()),
-                               const_cast<char*>(listen_arg.c_str()), nullptr};
+                               const_cast<char*>(listen_arg.c_str()),
+                               const_cast<char*>(data_arg.c_str()), nullptr};
     const pid_t parent = ::getpid();
     const pid_t pid = ::fork();
     ASSERT_GE(pid, 0) << "fork: " << std::strerror(errno);
@@ -734,6 +815,8 @@ class Daemon {
   }
 
   std::string dir_;
+  std::string data_dir_;  // empty: dir_ + "/data"
+  std::string config_text_;
   pid_t pid_ = -1;
   int stdout_fd_ = -1;
   std::string stdout_buffer_;
