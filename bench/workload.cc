@@ -14,6 +14,7 @@
 
 #include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "omniroute/channel.h"
 #include "omniroute/engineer.h"
@@ -848,6 +849,27 @@ bool Replayer::Replay(Engine& engine, size_t i, std::vector<Event>* events) {
     ok = engine.Apply(*Build(i), at, events).ok();
   }
   return ok == step.ok && events->size() - before == step.events;
+}
+
+CreateSession Workload::WaitingSession(uint64_t r) const {
+  CreateSession c;
+  c.queue = queue_id(static_cast<uint32_t>(r % config_.queues));
+  c.channel = channel_id(static_cast<uint32_t>((r >> 8) % 4));
+  c.customer.id = CustomerId(absl::StrCat("cust-", (r >> 12) % 500'000));
+  c.customer.vip_level = (r >> 32) % 20 == 0 ? 1 + static_cast<int>((r >> 40) % 3) : 0;
+  if ((r >> 44) % 10 == 0) c.customer.tags.emplace_back("risk:negative-social");
+  if ((r >> 48) % 10 == 0) {
+    c.customer.preferred_engineers.push_back(
+        engineer_id(static_cast<uint32_t>((r >> 20) % config_.engineers)));
+  }
+  if ((r >> 52) % 4 == 0) {
+    c.customer.last_engineer = engineer_id(static_cast<uint32_t>((r >> 24) % config_.engineers));
+  }
+  if ((r >> 56) % 8 == 0) {
+    c.requirements.push_back({skill_id(static_cast<uint32_t>((r >> 28) % 50)), 2});
+  }
+  c.priority = c.customer.vip_level * 10;
+  return c;
 }
 
 }  // namespace omniroute::bench

@@ -138,6 +138,12 @@ class Workload {
   // Builds the centre into a fresh engine at `start()`: queues, engineers, all available.
   void BuildCentre(Engine& engine) const;
 
+  // The i-th of a stream of sessions that wait (engineers not ready): random queue, channel,
+  // customer (some VIP, some with a risk tag, a favourite or a last engineer) and, for one in
+  // eight, a skill requirement, drawn from `r` (a 64-bit random number). For the snapshot
+  // benchmarks and the recovery figures.
+  CreateSession WaitingSession(uint64_t r) const;
+
   // Records steps until at least `count` exist (including the warm-up).
   void EnsureSteps(size_t count);
   const std::vector<Step>& steps() const { return steps_; }

@@ -139,7 +139,15 @@ absl::Status Router::Init() {
   engine_ = std::make_unique<Engine>(settings_.engine_options);
   batch_now_ = DaemonNow();
   events_.clear();
-  if (settings_.durable) return Recover();
+  if (settings_.durable) {
+    absl::Status status = Recover();
+    if (!status.ok()) {
+      // Nothing more is written: no shutdown snapshot of a half-recovered state.
+      journal_.reset();
+      lock_.reset();
+    }
+    return status;
+  }
   absl::Status status =
       ApplyStartupObjects(settings_, [this](const Command& command) { return Apply(command); });
   events_.clear();
@@ -201,11 +209,7 @@ void Router::Stop() {
   if (journal_ != nullptr) {
     // The engine thread has ended: its state is ours now.
     AwaitSnapshotChild();
-    if (absl::Status s = journal_->Sync(); !s.ok()) {
-      LogError("journal sync at shutdown failed", {{"error", s.ToString()}});
-    } else {
-      SnapshotNow();
-    }
+    SnapshotNow();  // syncs the journal first
     journal_.reset();
     lock_.reset();
   }
@@ -641,6 +645,7 @@ absl::Status Router::Recover() {
     LogWarning("damaged snapshot skipped; an older one is used", {{"problem", why}});
   }
   uint64_t from = 1;
+  const absl::Time load_started = absl::Now();
   if (loaded->snapshot.has_value()) {
     if (absl::Status s = RestoreSnapshot(loaded->snapshot->bytes); !s.ok()) {
       return absl::Status(s.code(), absl::StrCat(loaded->snapshot->path, ": ", s.message()));
@@ -677,7 +682,9 @@ absl::Status Router::Recover() {
         " but the newest usable snapshot needs it from record ", from,
         ": journal segments are missing (restore the data directory from a backup)"));
   }
+  const absl::Time replay_started = absl::Now();
   if (absl::Status s = ReplayJournal(from); !s.ok()) return s;
+  const absl::Time replay_ended = absl::Now();
 
   if (!loaded->snapshot.has_value() && next == 1) {
     // A new data directory: seed it with the configuration's startup objects, and keep the
@@ -701,18 +708,27 @@ absl::Status Router::Recover() {
               "and agents are not applied (change them with AdminService)",
               {{"data_dir", dir}});
     }
-    // Timers that fell due while the daemon was down fire now; waiting times kept counting.
+    // Timers that fell due while the daemon was down fire now (not one after another in the
+    // past: nobody saw offers made then); waiting times kept counting. A replay does not
+    // reproduce this catch-up, so a snapshot keeps it.
     batch_now_ = std::max(DaemonNow(), engine_->now());
-    engine_->Advance(batch_now_, &events_);
+    engine_->CatchUp(batch_now_, &events_);
+    const int64_t timer_events = static_cast<int64_t>(events_.size());
     Publish(0);
     events_.clear();
     after_commit_.clear();
+    const absl::Time caught_up = absl::Now();
+    if (timer_events > 0) SnapshotNow();
     LogInfo("state recovered",
             {{"data_dir", dir},
              {"snapshot_position", static_cast<int64_t>(snapshot_position_)},
              {"replayed_records", static_cast<int64_t>(next - from)},
              {"sessions", static_cast<int64_t>(engine_->ListSessions().size())},
              {"dropped_bytes", static_cast<int64_t>(report.dropped_bytes)},
+             {"timer_events", timer_events},
+             {"load_ms", absl::ToInt64Milliseconds(replay_started - load_started)},
+             {"replay_ms", absl::ToInt64Milliseconds(replay_ended - replay_started)},
+             {"timers_ms", absl::ToInt64Milliseconds(caught_up - replay_ended)},
              {"ms", absl::ToInt64Milliseconds(absl::Now() - started)}});
   }
   last_snapshot_at_ = absl::Now();
@@ -864,6 +880,9 @@ absl::Status Router::RestoreSnapshot(absl::string_view bytes) {
 
 void Router::StartSnapshot() {
   if (snapshot_waiter_.joinable()) snapshot_waiter_.join();  // the previous child's, done
+  // The snapshot must never be ahead of the durable journal (whatever the sync policy), or a
+  // power failure could leave a snapshot whose records the journal lost.
+  if (absl::Status s = journal_->Sync(); !s.ok()) JournalFailed(s);
   const uint64_t position = journal_->next_position();
   const absl::Time started = absl::Now();
   const pid_t parent = ::getpid();
@@ -924,6 +943,10 @@ void Router::AwaitSnapshotChild() {
 }
 
 void Router::SnapshotNow() {
+  if (absl::Status s = journal_->Sync(); !s.ok()) {
+    LogError("snapshot not taken: the journal cannot be synced", {{"error", s.ToString()}});
+    return;
+  }
   const uint64_t position = journal_->next_position();
   const absl::Time started = absl::Now();
   if (absl::Status s =

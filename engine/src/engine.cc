@@ -41,7 +41,8 @@ class Machine {
  public:
   Machine(State& st, std::vector<Event>* out) : st_(st), out_(out) {}
 
-  void Advance(int64_t now_us);
+  // `late`: every due timer fires at `now_us` instead of at its deadline (CatchUp).
+  void Advance(int64_t now_us, bool late = false);
   absl::Status Apply(const Command& command);
   void Dispatch();
 
@@ -181,7 +182,8 @@ void Machine::ClearEngineerTimer(EngineerState& e) {
   e.timer_at = 0;
 }
 
-void Machine::Advance(int64_t now_us) {
+void Machine::Advance(int64_t now_us, bool late) {
+  if (late) st_.now_us = std::max(st_.now_us, now_us);
   while (!st_.timers.empty() && st_.timers.top().at_us <= now_us) {
     const Timer t = st_.timers.top();
     st_.timers.Pop();
@@ -403,8 +405,7 @@ absl::Status Machine::Do(const UpsertQueue& c) {
   if (it == st_.queue_index.end()) {
     qi = static_cast<uint32_t>(st_.queues.size());
     st_.queue_index.emplace(cfg.id.value(), qi);
-    st_.queues.emplace_back();
-    st_.queues[qi].index = qi;
+    st_.NewQueue();
   } else {
     qi = it->second;
     existed = st_.queues[qi].live;
@@ -1689,6 +1690,12 @@ absl::Status Engine::Apply(const Command& command, absl::Time now, std::vector<E
 void Engine::Advance(absl::Time now, std::vector<Event>* events) {
   Machine m(*state_, events);
   m.Advance(internal::Micros(now));
+  state_->TidyTimers();
+}
+
+void Engine::CatchUp(absl::Time now, std::vector<Event>* events) {
+  Machine m(*state_, events);
+  m.Advance(internal::Micros(now), /*late=*/true);
   state_->TidyTimers();
 }
 

@@ -29,6 +29,8 @@
 #include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/hash/hash.h"
+#include "absl/types/span.h"
+#include "node_pool.h"
 #include "state.h"
 
 namespace omniroute::internal {
@@ -64,16 +66,48 @@ struct ClassKey {
   uint32_t channel = 0;
   int min_tier = 0;  // 0: no tier restriction
   friend bool operator==(const ClassKey&, const ClassKey&) = default;
+};
+
+// A class key's fields, borrowed from a session: finds its class without copying the
+// requirements.
+struct ClassKeyRef {
+  const ReqSet* reqs;
+  uint32_t channel;
+  int min_tier;
+
+  explicit ClassKeyRef(const ClassKey& k)
+      : reqs(&k.reqs), channel(k.channel), min_tier(k.min_tier) {}
+  ClassKeyRef(const ReqSet& r, uint32_t c, int t) : reqs(&r), channel(c), min_tier(t) {}
+  friend bool operator==(const ClassKeyRef& a, const ClassKeyRef& b) {
+    return a.channel == b.channel && a.min_tier == b.min_tier && *a.reqs == *b.reqs;
+  }
   template <typename H>
-  friend H AbslHashValue(H h, const ClassKey& k) {
-    for (const Req& r : k.reqs) h = H::combine(std::move(h), r.skill, r.level);
-    return H::combine(std::move(h), k.reqs.size(), k.channel, k.min_tier);
+  friend H AbslHashValue(H h, const ClassKeyRef& k) {
+    for (const Req& r : *k.reqs) h = H::combine(std::move(h), r.skill, r.level);
+    return H::combine(std::move(h), k.reqs->size(), k.channel, k.min_tier);
   }
 };
 
+// Hash and equality over ClassKey and ClassKeyRef alike (heterogeneous lookup).
+struct ClassKeyHash {
+  using is_transparent = void;
+  size_t operator()(const ClassKey& k) const { return (*this)(ClassKeyRef(k)); }
+  size_t operator()(const ClassKeyRef& k) const { return absl::Hash<ClassKeyRef>()(k); }
+};
+struct ClassKeyEq {
+  using is_transparent = void;
+  template <typename A, typename B>
+  bool operator()(const A& a, const B& b) const {
+    return ClassKeyRef(a) == ClassKeyRef(b);
+  }
+};
+
+using SessionSet = absl::btree_set<SessionKey, std::less<SessionKey>, PoolAllocator<SessionKey>>;
+using TargetSet = absl::btree_set<uint64_t, std::less<uint64_t>, PoolAllocator<uint64_t>>;
+
 struct SessionClass {
   ClassKey key;
-  absl::btree_set<SessionKey> sessions;
+  SessionSet sessions;
   size_t nonempty_pos = 0;  // position in the queue's channel's `nonempty` list
 };
 
@@ -113,7 +147,7 @@ struct QueueIndex {
   std::vector<Tree> trees{Tree{}};
   absl::flat_hash_map<uint32_t, uint32_t> tree_of_skill;  // secondary trees
   std::vector<SessionClass> classes;
-  absl::flat_hash_map<ClassKey, uint32_t> class_of;
+  absl::flat_hash_map<ClassKey, uint32_t, ClassKeyHash, ClassKeyEq> class_of;
   // [channel]: non-empty classes.
   std::vector<std::vector<uint32_t>> nonempty;
 
@@ -167,6 +201,7 @@ class IndexedMatcher final : public Matcher {
     dirty_.clear();
     dirty_flag_.clear();
     targeted_.clear();
+    pool_.Reset();  // every tree using it is gone
   }
 
   // Re-keying is deferred until a walk needs the ready sets: an engineer often changes
@@ -177,7 +212,7 @@ class IndexedMatcher final : public Matcher {
       entries_.resize(e + 1);
       dirty_flag_.resize(e + 1, false);
     }
-    if (e >= targeted_.size()) targeted_.resize(e + 1);
+    GrowTargeted(e);
     if (!dirty_flag_[e]) {
       dirty_flag_[e] = true;
       dirty_.push_back(e);
@@ -299,24 +334,110 @@ class IndexedMatcher final : public Matcher {
   void SessionWaiting(Session& s) override {
     if (s.Targeted()) {
       s.index_targeted = true;
-      ForEachTarget(s, [&](uint32_t e) { targeted_[e].insert(s.id); });
+      // Ids mostly arrive in ascending order (always so from a snapshot load): hint the end.
+      ForEachTarget(s, [&](uint32_t e) { targeted_[e].insert(targeted_[e].end(), s.id); });
       return;
     }
     s.index_targeted = false;
     QueueIndex& qi = Queue(s.queue);
-    ClassKey key{s.in_force, s.channel,
-                 s.stage == RoutingStage::kVipTier ? static_cast<int>(st_->VipMinTier(s)) : 0};
-    auto [it, inserted] = qi.class_of.try_emplace(key, static_cast<uint32_t>(qi.classes.size()));
-    if (inserted) qi.classes.push_back(SessionClass{std::move(key), {}, 0});
-    const uint32_t c = it->second;
+    const uint32_t c = ClassOf(qi, s);
     SessionClass& cls = qi.classes[c];
-    if (cls.sessions.empty()) {
-      std::vector<uint32_t>& nonempty = qi.Nonempty(s.channel);
-      cls.nonempty_pos = nonempty.size();
-      nonempty.push_back(c);
-    }
+    if (cls.sessions.empty()) ListNonempty(qi, c);
     s.index_class = c;
-    cls.sessions.insert(KeyOf(s));
+    // A newcomer usually goes last in its class (it has waited least): hint the end.
+    cls.sessions.insert(cls.sessions.end(), KeyOf(s));
+  }
+
+  // The same indexes as SessionWaiting on each session in turn (the same classes, numbered
+  // and listed in the same order), built class by class instead of session by session: with
+  // a million sessions over thousands of classes, inserting each where it belongs as it comes
+  // waits on memory at every step, while one class's tree at a time stays in cache.
+  void SessionsWaiting(absl::Span<Session* const> sessions) override {
+    struct Group {
+      uint32_t queue;
+      uint32_t cls;
+      uint32_t begin = 0;  // into `grouped`
+      uint32_t count = 0;
+    };
+    std::vector<Group> groups;
+    std::vector<std::vector<uint32_t>> group_of;  // [queue][class]: index in `groups`
+    // [i]: the group of sessions[i], kNone for a targeted session.
+    std::vector<uint32_t, LargeAllocator<uint32_t>> group_at(sessions.size());
+    std::vector<uint32_t> targets_of(targeted_.size());  // per engineer: how many targets
+    // (engineer, session id) of the targeted sessions, in session order.
+    std::vector<std::pair<uint32_t, uint64_t>, LargeAllocator<std::pair<uint32_t, uint64_t>>>
+        targets;
+    size_t members = 0;
+
+    // Pass 1, in session order: each session's class (numbered and listed as one session at
+    // a time would do it) or targets.
+    for (size_t i = 0; i < sessions.size(); ++i) {
+      if (i + 4 < sessions.size()) Prefetch(*sessions[i + 4]);
+      Session& s = *sessions[i];
+      if (s.Targeted()) {
+        s.index_targeted = true;
+        group_at[i] = kNone;
+        ForEachTarget(s, [&](uint32_t e) {
+          if (e >= targets_of.size()) targets_of.resize(targeted_.size());
+          ++targets_of[e];
+          targets.emplace_back(e, s.id);
+        });
+        continue;
+      }
+      s.index_targeted = false;
+      QueueIndex& qi = Queue(s.queue);
+      const uint32_t c = ClassOf(qi, s);
+      if (s.queue >= group_of.size()) group_of.resize(s.queue + 1);
+      std::vector<uint32_t>& of_queue = group_of[s.queue];
+      if (c >= of_queue.size()) of_queue.resize(qi.classes.size(), kNone);
+      if (of_queue[c] == kNone) {
+        of_queue[c] = static_cast<uint32_t>(groups.size());
+        groups.push_back(Group{s.queue, c});
+        // Where one session at a time would list the class: at its first session, if empty.
+        if (qi.classes[c].sessions.empty()) ListNonempty(qi, c);
+      }
+      ++groups[of_queue[c]].count;
+      ++members;
+      s.index_class = c;
+      group_at[i] = of_queue[c];
+    }
+
+    // Pass 2: sessions grouped by class, and targets by engineer (counting sorts that keep
+    // the session order within a group).
+    uint32_t next = 0;
+    for (Group& g : groups) {
+      g.begin = next;
+      next += g.count;
+      g.count = 0;
+    }
+    std::vector<size_t> target_begin(targets_of.size() + 1, 0);
+    for (size_t e = 0; e < targets_of.size(); ++e) {
+      target_begin[e + 1] = target_begin[e] + targets_of[e];
+      targets_of[e] = 0;
+    }
+    std::vector<Session*, LargeAllocator<Session*>> grouped(members);
+    for (size_t i = 0; i < sessions.size(); ++i) {
+      if (group_at[i] == kNone) continue;
+      Group& g = groups[group_at[i]];
+      grouped[g.begin + g.count++] = sessions[i];
+    }
+    std::vector<uint64_t, LargeAllocator<uint64_t>> target_ids(targets.size());
+    for (const auto& [e, id] : targets) target_ids[target_begin[e] + targets_of[e]++] = id;
+
+    // Pass 3: each class's tree, then each engineer's, in one go (mostly appends at the end).
+    for (const Group& g : groups) {
+      SessionSet& set = queues_[g.queue].classes[g.cls].sessions;
+      for (uint32_t k = g.begin; k < g.begin + g.count; ++k) {
+        if (k + 8 < grouped.size()) PrefetchKey(*grouped[k + 8]);
+        set.insert(set.end(), KeyOf(*grouped[k]));
+      }
+    }
+    for (size_t e = 0; e < targets_of.size(); ++e) {
+      TargetSet& set = targeted_[e];
+      for (size_t k = target_begin[e]; k < target_begin[e + 1]; ++k) {
+        set.insert(set.end(), target_ids[k]);
+      }
+    }
   }
 
   void SessionLeaving(Session& s) override {
@@ -505,6 +626,46 @@ class IndexedMatcher final : public Matcher {
     return queues_[q];
   }
 
+  // The session's class in its queue (made if new).
+  uint32_t ClassOf(QueueIndex& qi, const Session& s) {
+    const ClassKeyRef ref(
+        s.in_force, s.channel,
+        s.stage == RoutingStage::kVipTier ? static_cast<int>(st_->VipMinTier(s)) : 0);
+    auto it = qi.class_of.find(ref);
+    if (it == qi.class_of.end()) {
+      ClassKey key{s.in_force, ref.channel, ref.min_tier};
+      it = qi.class_of.emplace(key, static_cast<uint32_t>(qi.classes.size())).first;
+      qi.classes.push_back(
+          SessionClass{std::move(key), SessionSet(PoolAllocator<SessionKey>(&pool_)), 0});
+    }
+    return it->second;
+  }
+
+  // Class `c` of `qi` is getting its first session.
+  static void ListNonempty(QueueIndex& qi, uint32_t c) {
+    SessionClass& cls = qi.classes[c];
+    std::vector<uint32_t>& nonempty = qi.Nonempty(cls.key.channel);
+    cls.nonempty_pos = nonempty.size();
+    nonempty.push_back(c);
+  }
+
+  // Fetches what SessionWaiting reads of a session (a few of its cache lines).
+  static void Prefetch(const Session& s) {
+    __builtin_prefetch(&s.id);
+    __builtin_prefetch(&s.in_force);
+    __builtin_prefetch(&s.priority);
+    __builtin_prefetch(&s.stage);
+    __builtin_prefetch(&s.waiting_since_us);
+    __builtin_prefetch(&s.last_engineer);
+    __builtin_prefetch(&s.index_targeted, 1);
+  }
+  // Fetches what KeyOf reads.
+  static void PrefetchKey(const Session& s) {
+    __builtin_prefetch(&s.id);
+    __builtin_prefetch(&s.priority);
+    __builtin_prefetch(&s.waiting_since_us);
+  }
+
   SessionKey KeyOf(Session& s) const {
     const int64_t ageing = st_->queues[s.queue].ageing_us;
     SessionKey k;
@@ -520,17 +681,25 @@ class IndexedMatcher final : public Matcher {
   void ForEachTarget(const Session& s, F f) {
     if (s.stage == RoutingStage::kPreferred) {
       for (uint32_t e : s.preferred) {
-        if (e >= targeted_.size()) targeted_.resize(e + 1);
+        GrowTargeted(e);
         f(e);
       }
     } else if (s.stage == RoutingStage::kLastEngineer && s.last_engineer != kNone) {
-      if (s.last_engineer >= targeted_.size()) targeted_.resize(s.last_engineer + 1);
+      GrowTargeted(s.last_engineer);
       f(s.last_engineer);
     }
   }
 
+  // Makes targeted_[e] exist.
+  void GrowTargeted(uint32_t e) {
+    if (e >= targeted_.size()) targeted_.resize(e + 1, TargetSet(PoolAllocator<uint64_t>(&pool_)));
+  }
+
   const int walk_before_indexing_;
   State* st_ = nullptr;
+  // The nodes of the session classes' and targeted_'s trees (declared first: it outlives
+  // them).
+  NodePool pool_;
   std::vector<QueueIndex> queues_;
   // Per engineer: where it sits in the ready sets.
   std::vector<absl::InlinedVector<ReadyEntry, 4>> entries_;
@@ -545,7 +714,7 @@ class IndexedMatcher final : public Matcher {
   std::vector<uint32_t> dirty_;
   std::vector<bool> dirty_flag_;
   // Per engineer: QUEUED sessions in a targeted stage naming it.
-  std::vector<absl::btree_set<uint64_t>> targeted_;
+  std::vector<TargetSet> targeted_;
 };
 
 }  // namespace

@@ -29,6 +29,7 @@
 #endif
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cstring>
 #include <utility>
@@ -905,9 +906,221 @@ absl::Status Invalid(absl::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat("snapshot: ", what));
 }
 
-// The cross-checks that need the whole state, and the derived structures (name and id maps,
-// waiting orders, timers).
-absl::Status Link(State& st) {
+// The per-session half of the cross-checks, and the structures derived from sessions (the
+// id -> slot map, waiting orders, session timers). It is fed each slot as soon as the slot is
+// read, while the session is still in cache; it stops at the first problem and keeps it for
+// Link, which reports it after the checks that come before it (so the error a snapshot gets
+// does not depend on this split).
+class SessionLinker {
+ public:
+  // `st` holds everything but the sessions; `slots` is the announced slab size.
+  SessionLinker(State& st, size_t slots) : st_(st) {
+    qcount_.resize(st.queues.size());
+    for (QueueCount& qc : qcount_) qc.by_channel.assign(st.channels.size(), 0);
+    used_.assign(st.engineers.size(), 0);
+    active_.resize(st.engineers.size());
+    for (size_t e = 0; e < st.engineers.size(); ++e) {
+      active_[e].assign(st.engineers[e].channels.size(), 0);
+    }
+    // At most one timer per session and per engineer: the heap allocates once.
+    st.timers.Reserve(slots + st.engineers.size());
+    st.session_slot.reserve(slots);
+  }
+
+  void Hole() { ++holes_; }
+
+  // The session just read into `slot`.
+  void Add(uint32_t slot) {
+    if (stopped_) return;
+    Session& s = st_.session_slab[slot];
+    // With a million sessions the id -> slot map is far bigger than the caches: its memory
+    // for this id is fetched now, and the id goes in a few sessions later.
+    st_.session_slot.prefetch(s.id);
+    if (pending_count_ == kAhead) {
+      const auto [id, at] = pending_[pending_head_];
+      pending_head_ = (pending_head_ + 1) % kAhead;
+      --pending_count_;
+      if (!Index(id, at)) return;
+    }
+    pending_[(pending_head_ + pending_count_) % kAhead] = {s.id, slot};
+    ++pending_count_;
+    status_ = Check(s, slot);
+    if (!status_.ok()) stopped_ = true;
+  }
+
+  // Completes the id -> slot map; returns the first problem with a session: a repeated id,
+  // or what Check found, whichever comes first in slot order (the id first, within one
+  // session).
+  absl::Status IndexIds() {
+    while (pending_count_ > 0 && id_status_.ok()) {
+      const auto [id, at] = pending_[pending_head_];
+      pending_head_ = (pending_head_ + 1) % kAhead;
+      --pending_count_;
+      Index(id, at);
+    }
+    return id_status_.ok() ? status_ : id_status_;
+  }
+
+  // The checks that need every session and every engineer; the derived structures are
+  // complete when it succeeds.
+  absl::Status Finish();
+
+ private:
+  static constexpr size_t kAhead = 8;
+
+  struct QueueCount {
+    int queued = 0;
+    int offered = 0;
+    std::vector<int> by_channel;
+  };
+
+  bool Index(uint64_t id, uint32_t slot) {
+    if (st_.session_slot.emplace(id, slot).second) return true;
+    id_status_ = Invalid(absl::StrCat("session ", id, ": id listed twice"));
+    stopped_ = true;
+    return false;
+  }
+  absl::Status Check(Session& s, uint32_t slot);
+
+  State& st_;
+  bool stopped_ = false;    // a problem was found: nothing more to check
+  absl::Status status_;     // the first problem Check found
+  absl::Status id_status_;  // the first repeated id
+  // Ids not in the map yet, oldest first (a ring).
+  std::array<std::pair<uint64_t, uint32_t>, kAhead> pending_;
+  size_t pending_head_ = 0;
+  size_t pending_count_ = 0;
+  // Expected counters, recomputed from the sessions.
+  std::vector<QueueCount> qcount_;
+  std::vector<int64_t> used_;
+  std::vector<absl::InlinedVector<int, 6>> active_;
+  size_t held_ = 0;
+  size_t grabs_ = 0;
+  size_t holes_ = 0;
+};
+
+absl::Status SessionLinker::Check(Session& s, uint32_t slot) {
+  State& st = st_;
+  auto fail = [&s](absl::string_view what) {
+    return Invalid(absl::StrCat("session ", s.id, ": ", what));
+  };
+  // (Repeated ids are found by IndexIds.)
+  if (s.id >= st.next_session_id) return fail("id not below next_session_id");
+  const bool holds = s.state == SessionState::kOffered || s.state == SessionState::kAssigned ||
+                     s.state == SessionState::kWrapUp;
+  if (s.engineer != kNone && !holds) {
+    return fail(absl::StrCat("engineer set in state ", SessionStateName(s.state)));
+  }
+  if ((s.state == SessionState::kAssigned || s.state == SessionState::kWrapUp) &&
+      s.engineer == kNone) {
+    return fail(absl::StrCat("no engineer in state ", SessionStateName(s.state)));
+  }
+  const bool grab = s.state == SessionState::kOffered && s.engineer == kNone;
+  if (!grab && (!s.grab_offered.empty() || !s.claims.empty())) {
+    return fail("grab offers or claims outside a grab offer");
+  }
+  if (s.engineer != kNone) {
+    EngineerState& e = st.engineers[s.engineer];
+    if (!e.sessions.contains(s.id)) {
+      return fail(absl::StrCat("engineer ", s.engineer, " does not list it"));
+    }
+    const auto ch = std::find_if(e.channels.begin(), e.channels.end(),
+                                 [&s](const EngineerChannel& c) { return c.channel == s.channel; });
+    if (ch == e.channels.end()) {
+      return fail(absl::StrCat("engineer ", s.engineer, " has no room on its channel"));
+    }
+    ++active_[s.engineer][static_cast<size_t>(ch - e.channels.begin())];
+    used_[s.engineer] += s.cost_taken;
+    ++held_;
+  } else if (s.cost_taken != 0) {
+    return fail("cost taken while nobody holds it");
+  }
+  if (grab) {
+    absl::InlinedVector<uint32_t, 8> seen;
+    for (uint32_t e : s.grab_offered) seen.push_back(e);
+    for (const Claim& c : s.claims) {
+      seen.push_back(c.engineer);
+      if (c.seq > st.claim_seq) return fail("claim sequence ahead of the engine's");
+    }
+    std::sort(seen.begin(), seen.end());
+    if (std::adjacent_find(seen.begin(), seen.end()) != seen.end()) {
+      return fail("an engineer offered or claiming twice");
+    }
+    for (uint32_t e : seen) {
+      if (!st.engineers[e].grab_offers.contains(s.id)) {
+        return fail(absl::StrCat("engineer ", e, " does not list its grab offer"));
+      }
+    }
+    grabs_ += seen.size();
+  }
+  if (s.state == SessionState::kQueued || s.state == SessionState::kOffered) {
+    QueueCount& qc = qcount_[s.queue];
+    ++(s.state == SessionState::kQueued ? qc.queued : qc.offered);
+    ++qc.by_channel[s.channel];
+    if (s.state == SessionState::kQueued) {
+      // Slots mostly come in arrival order: the end is usually the right place.
+      auto& order = st.queues[s.queue].waiting_order;
+      order.insert(order.end(), {s.waiting_since_us, s.id});
+    }
+  }
+  if (s.timer_seq != 0) {
+    if (s.timer_seq > st.timer_seq) return fail("timer sequence ahead of the engine's");
+    // Straight onto the heap, in slot order (then the engineers'): the state is thrown away
+    // if any check fails.
+    st.timers.Push(Timer{s.timer_at, s.timer_seq, s.timer_kind, slot});
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SessionLinker::Finish() {
+  State& st = st_;
+  if (holes_ != st.free_slots.size()) {
+    return Invalid(absl::StrCat(holes_, " empty slots but ", st.free_slots.size(), " free slots"));
+  }
+  size_t listed = 0;
+  size_t grab_listed = 0;
+  for (const EngineerState& e : st.engineers) {
+    listed += e.sessions.size();
+    grab_listed += e.grab_offers.size();
+    if (used_[e.index] != e.used_budget) {
+      return Invalid(absl::StrCat("engineer[", e.index, "].used_budget: ", e.used_budget,
+                                  " but its sessions take ", used_[e.index]));
+    }
+    for (size_t c = 0; c < e.channels.size(); ++c) {
+      if (active_[e.index][c] != e.channels[c].active) {
+        return Invalid(absl::StrCat("engineer[", e.index, "].channels[", c, "].active: ",
+                                    e.channels[c].active, " but it holds ", active_[e.index][c]));
+      }
+    }
+    if (e.timer_seq != 0) {
+      if (e.timer_seq > st.timer_seq) {
+        return Invalid(absl::StrCat("engineer[", e.index, "].timer_seq: ahead of the engine's"));
+      }
+      st.timers.Push(Timer{e.timer_at, e.timer_seq, TimerKind::kPresenceEnd, e.index});
+    }
+  }
+  if (listed != held_) {
+    return Invalid(absl::StrCat("engineers list ", listed, " held or offered sessions, ", held_,
+                                " sessions are held or offered"));
+  }
+  if (grab_listed != grabs_) {
+    return Invalid(absl::StrCat("engineers list ", grab_listed, " grab offers, sessions ", grabs_));
+  }
+  for (const QueueState& q : st.queues) {
+    const QueueCount& qc = qcount_[q.index];
+    if (q.queued != qc.queued || q.offered != qc.offered || q.waiting_by_channel != qc.by_channel) {
+      return Invalid(absl::StrCat("queue[", q.index, "]: counters (queued ", q.queued,
+                                  ", offered ", q.offered, ") disagree with its sessions (",
+                                  qc.queued, ", ", qc.offered, ")"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// The cross-checks that need the whole state, and the name maps; `sessions` has seen every
+// slot. Reports problems in a fixed order: names, memberships, free slots, then sessions
+// (the first failing one, in slot order), then the counters.
+absl::Status Link(State& st, SessionLinker& sessions) {
   for (uint32_t i = 0; i < st.channels.size(); ++i) {
     if (!st.channel_index.emplace(st.channels[i].spec.id.value(), i).second) {
       return Invalid(absl::StrCat("channel[", i, "].id: \"", st.channels[i].spec.id.value(),
@@ -960,7 +1173,7 @@ absl::Status Link(State& st) {
                                 ") disagree with engineer memberships (", memberships, ")"));
   }
 
-  // Sessions: ids, slots, and what they hold.
+  // Sessions: slots, ids, and what they hold.
   const size_t num_slots = st.session_slab.size();
   std::vector<bool> free_seen(num_slots, false);
   for (uint32_t slot : st.free_slots) {
@@ -969,135 +1182,8 @@ absl::Status Link(State& st) {
     }
     free_seen[slot] = true;
   }
-  // Expected counters, recomputed from the sessions.
-  struct QueueCount {
-    int queued = 0;
-    int offered = 0;
-    std::vector<int> by_channel;
-  };
-  std::vector<QueueCount> qcount(st.queues.size());
-  for (QueueCount& qc : qcount) qc.by_channel.assign(st.channels.size(), 0);
-  std::vector<int64_t> used(st.engineers.size(), 0);
-  std::vector<absl::InlinedVector<int, 6>> active(st.engineers.size());
-  for (const EngineerState& e : st.engineers) active[e.index].assign(e.channels.size(), 0);
-  size_t held = 0;
-  size_t grabs = 0;
-  size_t holes = 0;
-  std::vector<Timer> timers;
-  st.session_slot.reserve(num_slots);
-  for (uint32_t slot = 0; slot < num_slots; ++slot) {
-    Session& s = st.session_slab[slot];
-    if (s.id == 0) {
-      ++holes;
-      continue;
-    }
-    auto fail = [&s](absl::string_view what) {
-      return Invalid(absl::StrCat("session ", s.id, ": ", what));
-    };
-    if (!st.session_slot.emplace(s.id, slot).second) return fail("id listed twice");
-    if (s.id >= st.next_session_id) return fail("id not below next_session_id");
-    const bool holds = s.state == SessionState::kOffered || s.state == SessionState::kAssigned ||
-                       s.state == SessionState::kWrapUp;
-    if (s.engineer != kNone && !holds) {
-      return fail(absl::StrCat("engineer set in state ", SessionStateName(s.state)));
-    }
-    if ((s.state == SessionState::kAssigned || s.state == SessionState::kWrapUp) &&
-        s.engineer == kNone) {
-      return fail(absl::StrCat("no engineer in state ", SessionStateName(s.state)));
-    }
-    const bool grab = s.state == SessionState::kOffered && s.engineer == kNone;
-    if (!grab && (!s.grab_offered.empty() || !s.claims.empty())) {
-      return fail("grab offers or claims outside a grab offer");
-    }
-    if (s.engineer != kNone) {
-      EngineerState& e = st.engineers[s.engineer];
-      if (!e.sessions.contains(s.id)) {
-        return fail(absl::StrCat("engineer ", s.engineer, " does not list it"));
-      }
-      const auto ch = std::find_if(e.channels.begin(), e.channels.end(),
-                                   [&s](const EngineerChannel& c) { return c.channel == s.channel; });
-      if (ch == e.channels.end()) {
-        return fail(absl::StrCat("engineer ", s.engineer, " has no room on its channel"));
-      }
-      ++active[s.engineer][static_cast<size_t>(ch - e.channels.begin())];
-      used[s.engineer] += s.cost_taken;
-      ++held;
-    } else if (s.cost_taken != 0) {
-      return fail("cost taken while nobody holds it");
-    }
-    if (grab) {
-      absl::InlinedVector<uint32_t, 8> seen;
-      for (uint32_t e : s.grab_offered) seen.push_back(e);
-      for (const Claim& c : s.claims) {
-        seen.push_back(c.engineer);
-        if (c.seq > st.claim_seq) return fail("claim sequence ahead of the engine's");
-      }
-      std::sort(seen.begin(), seen.end());
-      if (std::adjacent_find(seen.begin(), seen.end()) != seen.end()) {
-        return fail("an engineer offered or claiming twice");
-      }
-      for (uint32_t e : seen) {
-        if (!st.engineers[e].grab_offers.contains(s.id)) {
-          return fail(absl::StrCat("engineer ", e, " does not list its grab offer"));
-        }
-      }
-      grabs += seen.size();
-    }
-    if (s.state == SessionState::kQueued || s.state == SessionState::kOffered) {
-      QueueCount& qc = qcount[s.queue];
-      ++(s.state == SessionState::kQueued ? qc.queued : qc.offered);
-      ++qc.by_channel[s.channel];
-      if (s.state == SessionState::kQueued) {
-        st.queues[s.queue].waiting_order.insert({s.waiting_since_us, s.id});
-      }
-    }
-    if (s.timer_seq != 0) {
-      if (s.timer_seq > st.timer_seq) return fail("timer sequence ahead of the engine's");
-      timers.push_back(Timer{s.timer_at, s.timer_seq, s.timer_kind, slot});
-    }
-  }
-  if (holes != st.free_slots.size()) {
-    return Invalid(absl::StrCat(holes, " empty slots but ", st.free_slots.size(), " free slots"));
-  }
-  size_t listed = 0;
-  size_t grab_listed = 0;
-  for (const EngineerState& e : st.engineers) {
-    listed += e.sessions.size();
-    grab_listed += e.grab_offers.size();
-    if (used[e.index] != e.used_budget) {
-      return Invalid(absl::StrCat("engineer[", e.index, "].used_budget: ", e.used_budget,
-                                  " but its sessions take ", used[e.index]));
-    }
-    for (size_t c = 0; c < e.channels.size(); ++c) {
-      if (active[e.index][c] != e.channels[c].active) {
-        return Invalid(absl::StrCat("engineer[", e.index, "].channels[", c, "].active: ",
-                                    e.channels[c].active, " but it holds ", active[e.index][c]));
-      }
-    }
-    if (e.timer_seq != 0) {
-      if (e.timer_seq > st.timer_seq) {
-        return Invalid(absl::StrCat("engineer[", e.index, "].timer_seq: ahead of the engine's"));
-      }
-      timers.push_back(Timer{e.timer_at, e.timer_seq, TimerKind::kPresenceEnd, e.index});
-    }
-  }
-  if (listed != held) {
-    return Invalid(absl::StrCat("engineers list ", listed, " held or offered sessions, ", held,
-                                " sessions are held or offered"));
-  }
-  if (grab_listed != grabs) {
-    return Invalid(absl::StrCat("engineers list ", grab_listed, " grab offers, sessions ", grabs));
-  }
-  for (const QueueState& q : st.queues) {
-    const QueueCount& qc = qcount[q.index];
-    if (q.queued != qc.queued || q.offered != qc.offered || q.waiting_by_channel != qc.by_channel) {
-      return Invalid(absl::StrCat("queue[", q.index, "]: counters (queued ", q.queued,
-                                  ", offered ", q.offered, ") disagree with its sessions (",
-                                  qc.queued, ", ", qc.offered, ")"));
-    }
-  }
-  for (const Timer& t : timers) st.timers.Push(t);
-  return absl::OkStatus();
+  if (absl::Status s = sessions.IndexIds(); !s.ok()) return s;
+  return sessions.Finish();
 }
 
 }  // namespace
@@ -1324,12 +1410,10 @@ absl::StatusOr<std::unique_ptr<State>> ReadSnapshot(absl::string_view bytes) {
   r.Section('Q', "queues");
   const size_t queues = r.Count("count");
   const size_t engineers = r.Count("engineer_count");
-  st->queues.resize(queues);
+  st->queues.reserve(queues);
   for (size_t i = 0; i < queues && r.ok(); ++i) {
     r.At("queue", static_cast<int64_t>(i));
-    QueueState& q = st->queues[i];
-    q.index = static_cast<uint32_t>(i);
-    GetQueue(r, q, channels, skills, queues, engineers);
+    GetQueue(r, st->NewQueue(), channels, skills, queues, engineers);
   }
 
   r.Section('E', "engineers");
@@ -1352,25 +1436,32 @@ absl::StatusOr<std::unique_ptr<State>> ReadSnapshot(absl::string_view bytes) {
     st->free_slots.push_back(static_cast<uint32_t>(slot));
   }
   if (r.ok() && slots > std::numeric_limits<uint32_t>::max()) r.Fail("slots", "too many");
-  if (r.ok()) st->session_slab.resize(slots);
+  // Each slot is made, filled and cross-checked as it is read (not all up front, not in a
+  // later pass), while it is in cache.
+  SessionLinker linker(*st, r.ok() ? slots : 0);
   for (size_t slot = 0; slot < slots && r.ok(); ++slot) {
     r.At("session slot", static_cast<int64_t>(slot));
     const uint8_t used = r.Byte("used");
-    if (used == 0) continue;
+    if (!r.ok()) break;
+    Session& s = st->session_slab.emplace_back();
+    if (used == 0) {
+      linker.Hole();
+      continue;
+    }
     if (used != 1) {
       r.Fail("used", absl::StrCat("slot marker ", used, " is neither 0 nor 1"));
       break;
     }
-    Session& s = st->session_slab[slot];
     s.slot = static_cast<uint32_t>(slot);
     GetSession(r, s, st->now_us, channels, skills, queues, engineers);
+    if (r.ok()) linker.Add(static_cast<uint32_t>(slot));
   }
   r.Section('Z', "end");
   if (r.ok() && r.left() != 0) {
     r.Fail("tag", absl::StrCat(r.left(), " bytes after the end section"));
   }
   if (!r.ok()) return absl::InvalidArgumentError(r.error());
-  if (absl::Status s = Link(*st); !s.ok()) return s;
+  if (absl::Status s = Link(*st, linker); !s.ok()) return s;
   return st;
 }
 
@@ -1380,9 +1471,20 @@ void AttachMatcher(State& st, std::unique_ptr<Matcher> matcher) {
   m.Attach(&st);
   for (const EngineerState& e : st.engineers) m.EngineerChanged(e.index);
   for (const QueueState& q : st.queues) m.QueueChanged(q.index);
-  for (Session& s : st.session_slab) {
-    if (s.id != 0 && s.state == SessionState::kQueued) m.SessionWaiting(s);
+  std::vector<Session*, LargeAllocator<Session*>> queued;
+  const size_t slots = st.session_slab.size();
+  queued.reserve(slots);
+  for (size_t slot = 0; slot < slots; ++slot) {
+    // The sessions were read long ago (a walk bound by memory): fetch ahead.
+    if (slot + 8 < slots) {
+      const Session& next = st.session_slab[slot + 8];
+      __builtin_prefetch(&next.id);
+      __builtin_prefetch(&next.state);
+    }
+    Session& s = st.session_slab[slot];
+    if (s.id != 0 && s.state == SessionState::kQueued) queued.push_back(&s);
   }
+  m.SessionsWaiting(queued);
 }
 
 }  // namespace omniroute::internal

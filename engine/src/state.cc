@@ -56,6 +56,35 @@ State::State(EngineOptions opts, std::unique_ptr<Matcher> m)
   if (matcher != nullptr) matcher->Attach(this);
 }
 
+SessionSlab::~SessionSlab() {
+  for (size_t slot = 0; slot < size_; ++slot) Locate(slot)->~Session();
+  for (size_t c = 0; c < chunks_.size(); ++c) {
+    if (c == 0) {
+      std::allocator<Session>().deallocate(chunks_[c], kSmallSlots);
+    } else {
+      FreeLarge(chunks_[c], kChunkSlots * sizeof(Session));
+    }
+  }
+}
+
+void SessionSlab::Grow() {
+  if (chunks_.empty()) {
+    chunks_.push_back(std::allocator<Session>().allocate(kSmallSlots));
+    capacity_ = kSmallSlots;
+  } else {
+    chunks_.push_back(static_cast<Session*>(AllocateLarge(kChunkSlots * sizeof(Session))));
+    capacity_ += kChunkSlots;
+  }
+}
+
+QueueState& State::NewQueue() {
+  QueueState& q = queues.emplace_back();
+  q.index = static_cast<uint32_t>(queues.size() - 1);
+  q.waiting_order = QueueState::WaitingOrder(
+      PoolAllocator<std::pair<int64_t, uint64_t>>(&node_pool));
+  return q;
+}
+
 uint32_t State::FindQueue(const std::string& id) const {
   auto it = queue_index.find(id);
   if (it == queue_index.end() || !queues[it->second].live) return kNone;

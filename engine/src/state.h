@@ -7,10 +7,12 @@
 #define OMNIROUTE_ENGINE_SRC_STATE_H_
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
-#include <deque>
+#include <functional>
 #include <limits>
 #include <memory>
+#include <new>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,7 +21,11 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/inlined_vector.h"
 #include "absl/container/node_hash_map.h"
+#include "absl/hash/hash.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
+#include "large_alloc.h"
+#include "node_pool.h"
 #include "omniroute/engine.h"
 #include "omniroute/strategy.h"
 
@@ -76,8 +82,12 @@ struct QueueState {
   int queued = 0;
   int offered = 0;
   std::vector<int> waiting_by_channel;
-  // QUEUED sessions by (waiting since, id): the oldest wait for statistics.
-  absl::btree_set<std::pair<int64_t, uint64_t>> waiting_order;
+  // QUEUED sessions by (waiting since, id): the oldest wait for statistics. Its nodes come
+  // from State::node_pool (see State::NewQueue).
+  using WaitingOrder =
+      absl::btree_set<std::pair<int64_t, uint64_t>, std::less<std::pair<int64_t, uint64_t>>,
+                      PoolAllocator<std::pair<int64_t, uint64_t>>>;
+  WaitingOrder waiting_order;
 };
 
 // A small sorted set of session ids: an engineer holds a handful at most, so a sorted
@@ -202,14 +212,16 @@ class TimerQueue {
  public:
   void Push(const Timer& t) {
     heap_.push_back(t);
-    std::push_heap(heap_.begin(), heap_.end(), Later);
+    std::push_heap(heap_.begin(), heap_.end(), Later());
   }
+  // Room for `n` entries in all, so that pushing that many allocates once.
+  void Reserve(size_t n) { heap_.reserve(n); }
   // One entry went stale.
   void Cancelled() { ++stale_; }
   bool empty() const { return heap_.empty(); }
   const Timer& top() const { return heap_.front(); }
   void Pop() {
-    std::pop_heap(heap_.begin(), heap_.end(), Later);
+    std::pop_heap(heap_.begin(), heap_.end(), Later());
     heap_.pop_back();
   }
   // A stale entry was popped.
@@ -225,7 +237,7 @@ class TimerQueue {
     }
     if (stale_ > 1024 && stale_ * 2 > heap_.size()) {
       std::erase_if(heap_, [&live](const Timer& t) { return !live(t); });
-      std::make_heap(heap_.begin(), heap_.end(), Later);
+      std::make_heap(heap_.begin(), heap_.end(), Later());
       stale_ = 0;
     }
   }
@@ -241,8 +253,11 @@ class TimerQueue {
   }
 
  private:
-  static bool Later(const Timer& a, const Timer& b) { return b < a; }
-  std::vector<Timer> heap_;
+  // A function object rather than a function, so that the heap algorithms inline it.
+  struct Later {
+    bool operator()(const Timer& a, const Timer& b) const { return b < a; }
+  };
+  std::vector<Timer, LargeAllocator<Timer>> heap_;
   size_t stale_ = 0;
 };
 
@@ -269,6 +284,9 @@ struct Session {
   SessionState state = SessionState::kQueued;
   RoutingStage stage = RoutingStage::kQueue;
   int relax_step = 0;
+  // Matcher bookkeeping (the indexed matcher's; others may ignore it). Here rather than
+  // with `index_targeted` below: it fills what would be padding.
+  uint32_t index_class = kNone;
   absl::Time created_at;
   int64_t waiting_since_us = 0;
   int64_t queue_entered_us = 0;
@@ -283,15 +301,13 @@ struct Session {
   uint32_t engineer = kNone;  // direct offer, assigned or wrap-up
   int cost_taken = 0;
   absl::InlinedVector<uint32_t, 4> grab_offered;  // still pending
-  absl::InlinedVector<Claim, 4> claims;
+  absl::InlinedVector<Claim, 1> claims;           // rarely more than one: keep Session small
   absl::InlinedVector<uint32_t, 2> declined;
   // The one timer of this session.
   int64_t timer_at = 0;
   uint64_t timer_seq = 0;
   TimerKind timer_kind = TimerKind::kSessionRouting;
-  // Matcher bookkeeping (the indexed matcher's; others may ignore it).
-  uint32_t index_class = kNone;
-  bool index_targeted = false;
+  bool index_targeted = false;  // matcher bookkeeping, with `index_class`
 
   bool Declined(uint32_t e) const {
     for (uint32_t d : declined) {
@@ -315,6 +331,47 @@ struct Session {
     if (stage == RoutingStage::kLastEngineer) return last_engineer == e && !Declined(e);
     return true;
   }
+};
+
+// The sessions, by slot. A session never moves while it lives (its address and slot are
+// stable), like in a std::deque, but the slots come in chunks of a few megabytes on huge pages
+// (large_alloc.h) instead of one allocation per session: a million sessions are a few hundred
+// allocations and page faults, not millions. The first few slots come from a small chunk of
+// ordinary memory, so that a small engine stays small.
+class SessionSlab {
+ public:
+  SessionSlab() = default;
+  SessionSlab(const SessionSlab&) = delete;
+  SessionSlab& operator=(const SessionSlab&) = delete;
+  ~SessionSlab();
+
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  Session& operator[](size_t slot) { return *Locate(slot); }
+  const Session& operator[](size_t slot) const { return *Locate(slot); }
+  // Adds a default-constructed session in the next slot.
+  Session& emplace_back() {
+    if (size_ == capacity_) Grow();
+    Session* s = ::new (static_cast<void*>(Locate(size_))) Session();
+    ++size_;
+    return *s;
+  }
+
+ private:
+  static constexpr size_t kSmallSlots = 64;
+  static constexpr size_t kChunkBytes = size_t{4} << 20;
+  static constexpr size_t kChunkSlots = kChunkBytes / sizeof(Session);
+
+  Session* Locate(size_t slot) const {
+    if (slot < kSmallSlots) return chunks_[0] + slot;
+    slot -= kSmallSlots;
+    return chunks_[1 + slot / kChunkSlots] + slot % kChunkSlots;
+  }
+  void Grow();
+
+  std::vector<Session*> chunks_;  // [0]: kSmallSlots, then kChunkSlots each
+  size_t size_ = 0;
+  size_t capacity_ = 0;
 };
 
 // Ranking of one session against another for a freed engineer, at time `now`.
@@ -358,6 +415,12 @@ class Matcher {
   // The session became QUEUED, or its queue, stage, requirements or priority changed while
   // QUEUED. Called after the change.
   virtual void SessionWaiting(Session& session) = 0;
+  // Many sessions are QUEUED at once (a snapshot load, after Attach and the engineers and
+  // queues), in slot order. The same as SessionWaiting on each in turn, which is what the
+  // default does; an implementation may build its indexes in bulk.
+  virtual void SessionsWaiting(absl::Span<Session* const> sessions) {
+    for (Session* s : sessions) SessionWaiting(*s);
+  }
   // The session is leaving QUEUED. Called before anything about it changes.
   virtual void SessionLeaving(Session& session) = 0;
   // Up to `limit` eligible engineers for a QUEUED session, best first: those who have not
@@ -388,19 +451,26 @@ class State {
   uint64_t claim_seq = 0;
   uint64_t next_session_id = 1;
 
+  // Nodes of the queues' waiting orders. Declared before `queues`, so that it outlives them.
+  NodePool node_pool;
+
   std::vector<ChannelState> channels;
   absl::flat_hash_map<std::string, uint32_t> channel_index;
   std::vector<std::string> skill_names;
   absl::flat_hash_map<std::string, uint32_t> skill_index;
   std::vector<QueueState> queues;
   absl::flat_hash_map<std::string, uint32_t> queue_index;
-  std::vector<EngineerState> engineers;
+  // Appends a queue (index and waiting order set up, nothing else).
+  QueueState& NewQueue();
+  std::vector<EngineerState, LargeAllocator<EngineerState>> engineers;
   absl::flat_hash_map<std::string, uint32_t> engineer_index;
   // Sessions live in a slab whose slots are reused after a finished session is purged, so a
   // Session's address is stable for its whole life and a timer can name its slot.
-  std::deque<Session> session_slab;
+  SessionSlab session_slab;
   std::vector<uint32_t> free_slots;
-  absl::flat_hash_map<uint64_t, uint32_t> session_slot;  // id -> slot
+  absl::flat_hash_map<uint64_t, uint32_t, absl::Hash<uint64_t>, std::equal_to<uint64_t>,
+                      LargeAllocator<std::pair<const uint64_t, uint32_t>>>
+      session_slot;  // id -> slot
   size_t session_count() const { return session_slot.size(); }
   Session& NewSession(uint64_t id);
   void DropSession(Session& s);

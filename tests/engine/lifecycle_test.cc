@@ -903,6 +903,58 @@ TEST(DeterminismTest, AdvancingInStepsOrAtOnceGivesTheSameEvents) {
   EXPECT_EQ(once.second, steps.second);
 }
 
+// After a long stop, Advance replays the missed time: offers are made and expire in the
+// past, one engineer after another, each counting a missed offer. CatchUp fires what is due
+// at `now`: the pending offer expires now and the session is offered once, from now.
+TEST(CatchUpTest, TimersDueDuringAStopFireAtNowNotInThePast) {
+  auto centre = [](Engine& e, std::vector<Event>* events) {
+    const absl::Time t0 = T0();
+    QueueConfig q = Queue("q");
+    q.offer_timeout = absl::Seconds(15);
+    EXPECT_TRUE(e.Apply(UpsertQueue{q}, t0, events).ok());
+    for (const char* id : {"a", "b", "c"}) {
+      EXPECT_TRUE(e.Apply(UpsertEngineer{Engineer(id, {"q"})}, t0, events).ok());
+      EXPECT_TRUE(
+          e.Apply(SetPresence{EngineerId(id), Presence::kAvailable, "", {}}, t0, events).ok());
+    }
+    EXPECT_TRUE(e.Apply(Session("q", "voice"), t0 + absl::Seconds(1), events).ok());
+    events->clear();
+  };
+  const absl::Time restart = T0() + absl::Seconds(300);
+  auto count = [](const std::vector<Event>& events, EventType type) {
+    return std::count_if(events.begin(), events.end(),
+                         [&](const Event& ev) { return ev.type == type; });
+  };
+
+  Engine advanced;
+  std::vector<Event> past;
+  centre(advanced, &past);
+  advanced.Advance(restart, &past);
+  EXPECT_GT(count(past, EventType::kOfferExpired), 3) << Dump(past);
+
+  Engine caught_up;
+  std::vector<Event> now;
+  centre(caught_up, &now);
+  caught_up.CatchUp(restart, &now);
+  ASSERT_EQ(count(now, EventType::kOfferExpired), 1) << Dump(now);
+  ASSERT_EQ(count(now, EventType::kOfferCreated), 1) << Dump(now);
+  for (const Event& ev : now) EXPECT_EQ(ev.at, restart) << ev.ToString();
+  const Event& offer = *std::find_if(now.begin(), now.end(), [](const Event& ev) {
+    return ev.type == EventType::kOfferCreated;
+  });
+  EXPECT_EQ(offer.deadline, restart + absl::Seconds(15));
+  EXPECT_EQ(caught_up.NextDeadline(), restart + absl::Seconds(15));
+  std::optional<SessionInfo> s = caught_up.GetSession(offer.session);
+  ASSERT_TRUE(s.has_value());
+  EXPECT_EQ(s->waiting_since, T0() + absl::Seconds(1));  // the wait keeps counting
+  int missed = 0;
+  for (const char* id : {"a", "b", "c"}) {
+    missed += caught_up.GetEngineer(EngineerId(id))->missed_offers_in_row;
+    EXPECT_EQ(caught_up.GetEngineer(EngineerId(id))->presence, Presence::kAvailable) << id;
+  }
+  EXPECT_EQ(missed, 1);  // only the offer pending at the stop
+}
+
 TEST_F(LifecycleTest, NextDeadlineIsTheEarliestPendingTimer) {
   EXPECT_EQ(engine().NextDeadline(), std::nullopt);
   QueueConfig direct = Queue("direct");

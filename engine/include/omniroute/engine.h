@@ -120,6 +120,16 @@ class Engine {
   // Fires the timers due at or before `now`, in deadline order, appending their events.
   void Advance(absl::Time now, std::vector<Event>* events);
 
+  // Fires the timers due at or before `now` as Advance does, in deadline order, but all at
+  // `now`: for resuming after the engine was stopped for a while (a daemon restarting after
+  // a crash). An offer whose deadline passed expires now and its session is offered again
+  // with a deadline from now, instead of being offered and expiring again and again in the
+  // past (which would count missed offers against engineers who never saw them); waiting
+  // times keep counting from when the sessions arrived. Unlike Advance, its effect is not
+  // reproduced by replaying the commands that follow it: journal it, or take a snapshot
+  // after it.
+  void CatchUp(absl::Time now, std::vector<Event>* events);
+
   // When the next timer is due, if any.
   std::optional<absl::Time> NextDeadline() const;
 
