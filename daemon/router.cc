@@ -721,7 +721,7 @@ absl::Status Router::Recover() {
     if (timer_events > 0) SnapshotNow();
     LogInfo("state recovered",
             {{"data_dir", dir},
-             {"snapshot_position", static_cast<int64_t>(snapshot_position_)},
+             {"snapshot_position", static_cast<int64_t>(loaded->snapshot.has_value() ? from : 0)},
              {"replayed_records", static_cast<int64_t>(next - from)},
              {"sessions", static_cast<int64_t>(engine_->ListSessions().size())},
              {"dropped_bytes", static_cast<int64_t>(report.dropped_bytes)},
