@@ -50,6 +50,45 @@ v1::Agent BenchAgent(const LoadOptions& options, int index) {
   return agent;
 }
 
+// Upserts the agents, up to kMaxConcurrentUpserts at once.
+absl::Status UpsertAgents(const LoadOptions& options, const std::vector<v1::Agent>& agents,
+                          v1::AdminService::Stub& admin) {
+  struct Upsert {
+    grpc::ClientContext context;
+    v1::UpsertAgentRequest request;
+    v1::UpsertAgentResponse response;
+  };
+  std::mutex mu;
+  std::condition_variable cv;
+  int in_flight = 0;
+  absl::Status first_error;
+  std::vector<std::unique_ptr<Upsert>> calls(agents.size());
+  for (size_t i = 0; i < agents.size(); ++i) {
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      cv.wait(lock, [&] { return in_flight < kMaxConcurrentUpserts; });
+      if (!first_error.ok()) break;
+      ++in_flight;
+    }
+    calls[i] = std::make_unique<Upsert>();
+    Upsert& call = *calls[i];
+    *call.request.mutable_agent() = agents[i];
+    call.context.set_deadline(Deadline(options));
+    admin.async()->UpsertAgent(
+        &call.context, &call.request, &call.response, [&, i](grpc::Status status) {
+          std::lock_guard<std::mutex> lock(mu);
+          if (!status.ok() && first_error.ok()) {
+            first_error = Failed(absl::StrCat("UpsertAgent(", agents[i].id(), ")"), status);
+          }
+          --in_flight;
+          cv.notify_all();
+        });
+  }
+  std::unique_lock<std::mutex> lock(mu);
+  cv.wait(lock, [&] { return in_flight == 0; });
+  return first_error;
+}
+
 }  // namespace
 
 absl::Status SetUpCentre(const LoadOptions& options, v1::AdminService::Stub& admin) {
@@ -67,43 +106,33 @@ absl::Status SetUpCentre(const LoadOptions& options, v1::AdminService::Stub& adm
     const grpc::Status status = admin.UpsertQueue(&context, request, &response);
     if (!status.ok()) return Failed(absl::StrCat("UpsertQueue(", options.queue, ")"), status);
   }
+  std::vector<v1::Agent> agents;
+  agents.reserve(options.agents);
+  for (int i = 0; i < options.agents; ++i) agents.push_back(BenchAgent(options, i));
+  return UpsertAgents(options, agents, admin);
+}
 
-  // Agents, up to kMaxConcurrentUpserts at once.
-  struct Upsert {
+absl::Status SetUpProfile(const LoadOptions& options, const LoadPlan& plan,
+                          v1::AdminService::Stub& admin) {
+  for (const v1::Channel& channel : plan.channels) {
+    v1::UpsertChannelRequest request;
+    *request.mutable_channel() = channel;
+    v1::UpsertChannelResponse response;
     grpc::ClientContext context;
-    v1::UpsertAgentRequest request;
-    v1::UpsertAgentResponse response;
-  };
-  std::mutex mu;
-  std::condition_variable cv;
-  int in_flight = 0;
-  absl::Status first_error;
-  std::vector<std::unique_ptr<Upsert>> calls(options.agents);
-  for (int i = 0; i < options.agents; ++i) {
-    {
-      std::unique_lock<std::mutex> lock(mu);
-      cv.wait(lock, [&] { return in_flight < kMaxConcurrentUpserts; });
-      if (!first_error.ok()) break;
-      ++in_flight;
-    }
-    calls[i] = std::make_unique<Upsert>();
-    Upsert& call = *calls[i];
-    *call.request.mutable_agent() = BenchAgent(options, i);
-    call.context.set_deadline(Deadline(options));
-    admin.async()->UpsertAgent(
-        &call.context, &call.request, &call.response, [&, i](grpc::Status status) {
-          std::lock_guard<std::mutex> lock(mu);
-          if (!status.ok() && first_error.ok()) {
-            first_error = Failed(absl::StrCat("UpsertAgent(", options.agent_prefix, i, ")"),
-                                 status);
-          }
-          --in_flight;
-          cv.notify_all();
-        });
+    context.set_deadline(Deadline(options));
+    const grpc::Status status = admin.UpsertChannel(&context, request, &response);
+    if (!status.ok()) return Failed(absl::StrCat("UpsertChannel(", channel.id(), ")"), status);
   }
-  std::unique_lock<std::mutex> lock(mu);
-  cv.wait(lock, [&] { return in_flight == 0; });
-  return first_error;
+  for (const v1::Queue& queue : plan.queues) {
+    v1::UpsertQueueRequest request;
+    *request.mutable_queue() = queue;
+    v1::UpsertQueueResponse response;
+    grpc::ClientContext context;
+    context.set_deadline(Deadline(options));
+    const grpc::Status status = admin.UpsertQueue(&context, request, &response);
+    if (!status.ok()) return Failed(absl::StrCat("UpsertQueue(", queue.id(), ")"), status);
+  }
+  return UpsertAgents(options, plan.agents, admin);
 }
 
 }  // namespace omniroute::bench

@@ -8,12 +8,16 @@
 // serves that queue only, on `options.channel` only, holding `options.slots` sessions at once
 // (cost 1 per session, budget `slots`). The agent upserts run concurrently (the callback API),
 // so that a daemon syncing its journal on every batch sets up in a few batches.
+//
+// SetUpProfile does the same for a --profile plan: the scenario's channels, then its queues,
+// then its engineers ("<group>-<i>"), each as the scenario writes it.
 
 #ifndef OMNIROUTE_BENCH_CENTRE_SETUP_H_
 #define OMNIROUTE_BENCH_CENTRE_SETUP_H_
 
 #include "absl/status/status.h"
 #include "bench/load_options.h"
+#include "bench/load_plan.h"
 #include "omniroute/v1/admin_service.grpc.pb.h"
 
 namespace omniroute::bench {
@@ -21,6 +25,8 @@ namespace omniroute::bench {
 // The first failure (naming the object), or OK.
 [[nodiscard]] absl::Status SetUpCentre(const LoadOptions& options,
                                        omniroute::v1::AdminService::Stub& admin);
+[[nodiscard]] absl::Status SetUpProfile(const LoadOptions& options, const LoadPlan& plan,
+                                        omniroute::v1::AdminService::Stub& admin);
 
 }  // namespace omniroute::bench
 

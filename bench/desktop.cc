@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "bench/distribution.h"
 #include "bench/load_stats.h"
 #include "grpcpp/support/client_callback.h"
 
@@ -101,8 +102,13 @@ void Desktop::OnMessage(const v1::StreamOffersResponse& message) {
   ctx_.stats().Count(Milestone::kStreamMessage);
   switch (message.update_case()) {
     case v1::StreamOffersResponse::kSnapshot: {
+      // Left over from an earlier stream or run: finished at once, whatever the behaviour.
       const v1::AgentSnapshot& snapshot = message.snapshot();
-      for (const v1::Offer& offer : snapshot.pending_offers()) Accept(offer);
+      for (const v1::Offer& offer : snapshot.pending_offers()) {
+        if (offer.delivery_mode() != v1::DELIVERY_MODE_DIRECT) continue;
+        Accept(OfferRef{offer.session().id(), offer.offer_id(), offer.session().queue_id(),
+                        offer.session().channel_id()});
+      }
       for (const v1::Session& held : snapshot.held_sessions()) {
         if (held.state() == v1::SESSION_STATE_ASSIGNED) {
           Complete(held.id());
@@ -117,7 +123,7 @@ void Desktop::OnMessage(const v1::StreamOffersResponse& message) {
       const v1::Offer& offer = message.offer();
       ctx_.stats().Count(Milestone::kOffered);
       ctx_.sessions().Offered(offer.session().id(), MonotonicMicros());
-      if (ctx_.phase() != Phase::kDrain) Accept(offer);
+      if (ctx_.phase() != Phase::kDrain) Offered(offer);
       break;
     }
     default:
@@ -147,25 +153,66 @@ void Desktop::SetAvailable() {
       });
 }
 
-void Desktop::Accept(const v1::Offer& offer) {
+void Desktop::After(const sim::Distribution& delay, std::function<void()> then) {
+  if (delay.is_zero()) {
+    then();
+  } else {
+    ctx_.timers().After(delay.Sample(ThreadRng()), std::move(then));
+  }
+}
+
+void Desktop::Offered(const v1::Offer& offer) {
   if (offer.delivery_mode() != v1::DELIVERY_MODE_DIRECT) return;  // grab mode: not simulated
-  v1::AcceptOfferRequest request;
-  request.set_session_id(offer.session().id());
+  OfferRef ref{offer.session().id(), offer.offer_id(), offer.session().queue_id(),
+               offer.session().channel_id()};
+  After(behaviour_.accept_delay, [this, ref = std::move(ref)] { Answer(ref); });
+}
+
+void Desktop::Answer(const OfferRef& offer) {
+  // The run is ending: the offer is left to expire on the daemon.
+  if (ctx_.phase() == Phase::kDrain) return;
+  if (behaviour_.reject_probability > 0 &&
+      sim::Uniform01(ThreadRng()) < behaviour_.reject_probability) {
+    Reject(offer);
+  } else {
+    Accept(offer);
+  }
+}
+
+void Desktop::Reject(const OfferRef& offer) {
+  v1::RejectOfferRequest request;
+  request.set_session_id(offer.session_id);
   request.set_agent_id(agent_id_);
-  request.set_offer_id(offer.offer_id());
+  request.set_offer_id(offer.offer_id);
+  StartUnaryCall<v1::RejectOfferRequest, v1::RejectOfferResponse>(
+      ctx_, Rpc::kRejectOffer, std::move(request),
+      [this](grpc::ClientContext* context, const v1::RejectOfferRequest* req,
+             v1::RejectOfferResponse* resp, std::function<void(grpc::Status)> done) {
+        agents_.async()->RejectOffer(context, req, resp, std::move(done));
+      },
+      // Rejected (or gone): the session is offered again, to this agent or another.
+      [](const grpc::Status&, const v1::RejectOfferResponse&, int64_t) {});
+}
+
+void Desktop::Accept(const OfferRef& offer) {
+  v1::AcceptOfferRequest request;
+  request.set_session_id(offer.session_id);
+  request.set_agent_id(agent_id_);
+  request.set_offer_id(offer.offer_id);
   StartUnaryCall<v1::AcceptOfferRequest, v1::AcceptOfferResponse>(
       ctx_, Rpc::kAcceptOffer, std::move(request),
       [this](grpc::ClientContext* context, const v1::AcceptOfferRequest* req,
              v1::AcceptOfferResponse* resp, std::function<void(grpc::Status)> done) {
         agents_.async()->AcceptOffer(context, req, resp, std::move(done));
       },
-      [this, session_id = offer.session().id()](const grpc::Status& status,
-                                                 const v1::AcceptOfferResponse&, int64_t) {
+      [this, offer](const grpc::Status& status, const v1::AcceptOfferResponse&, int64_t) {
         // On an error the offer is gone (expired, rescinded): the session is offered again
         // and comes back on a stream, so its place is kept.
         if (!status.ok()) return;
         ctx_.stats().Count(Milestone::kRouted);
-        Complete(session_id);
+        ctx_.sessions().Assigned(offer.session_id, MonotonicMicros());
+        const StreamPlan& stream = ctx_.plan().StreamFor(offer.queue_id, offer.channel_id);
+        After(stream.handle_time, [this, id = offer.session_id] { Complete(id); });
       });
 }
 
@@ -184,11 +231,21 @@ void Desktop::Complete(const std::string& session_id) {
         if (!status.ok()) {
           Finished(session_id, /*completed=*/false);
         } else if (response.session().state() == v1::SESSION_STATE_WRAP_UP) {
-          EndWrapUp(session_id);
+          WrapUp(session_id);
         } else {
           Finished(session_id, response.session().state() == v1::SESSION_STATE_COMPLETED);
         }
       });
+}
+
+void Desktop::WrapUp(const std::string& session_id) {
+  if (!behaviour_.wrap_up_time.has_value()) {
+    // The agent waits for the queue's wrap-up duration: the session is done as far as the
+    // desktop goes (counted completed; the daemon completes it when the wrap-up runs out).
+    Finished(session_id, /*completed=*/true);
+    return;
+  }
+  After(*behaviour_.wrap_up_time, [this, session_id] { EndWrapUp(session_id); });
 }
 
 void Desktop::EndWrapUp(const std::string& session_id) {

@@ -1,6 +1,6 @@
-// LoadContext: what every gateway and desktop of one load-generator run shares (options,
-// statistics, the open-session limit, the sessions in flight, the run's phase, the count of
-// calls in flight), and
+// LoadContext: what every gateway and desktop of one load-generator run shares (options, the
+// plan, statistics, the open-session limit, the sessions in flight, the run's phase, the
+// count of calls in flight, the desktops' timers), and
 // StartUnaryCall, the one way they make a unary call with the gRPC callback API.
 //
 //   StartUnaryCall<v1::AcceptOfferRequest, v1::AcceptOfferResponse>(
@@ -27,9 +27,11 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "bench/load_options.h"
+#include "bench/load_plan.h"
 #include "bench/load_stats.h"
 #include "bench/open_session_limiter.h"
 #include "bench/session_tracker.h"
+#include "bench/timer_queue.h"
 #include "grpcpp/client_context.h"
 #include "grpcpp/support/status.h"
 
@@ -62,15 +64,20 @@ inline std::string BenchRequestId(absl::string_view run_tag, int gateway, uint64
 
 class LoadContext {
  public:
-  LoadContext(const LoadOptions& options, std::string run_tag)
+  // `plan` must outlive the context.
+  LoadContext(const LoadOptions& options, const LoadPlan& plan, std::string run_tag)
       : options_(options),
+        plan_(plan),
         run_tag_(std::move(run_tag)),
-        limiter_(options.EffectiveMaxOpen()),
+        limiter_(plan.max_open),
         sessions_(stats_, limiter_) {}
   LoadContext(const LoadContext&) = delete;
   LoadContext& operator=(const LoadContext&) = delete;
 
   const LoadOptions& options() const { return options_; }
+  const LoadPlan& plan() const { return plan_; }
+  // The desktops' delays. Stop() it before destroying what its callbacks use.
+  TimerQueue& timers() { return timers_; }
   // Distinguishes this run's request ids from another run's on the same daemon.
   const std::string& run_tag() const { return run_tag_; }
   LoadStats& stats() { return stats_; }
@@ -89,27 +96,60 @@ class LoadContext {
   void CallStarted() { in_flight_.fetch_add(1, std::memory_order_acq_rel); }
   void CallFinished() { in_flight_.fetch_sub(1, std::memory_order_acq_rel); }
 
+  // Serialized sizes of CreateSession requests and responses (the first kSizeSamples of
+  // each), for the echo baseline's message sizes.
+  template <class Message>
+  void NoteCreateRequest(const Message& m) { NoteSize(m, request_sizes_); }
+  template <class Message>
+  void NoteCreateResponse(const Message& m) { NoteSize(m, response_sizes_); }
+  // Mean bytes; 0 when none was seen.
+  int MeanCreateRequestBytes() const { return MeanSize(request_sizes_); }
+  int MeanCreateResponseBytes() const { return MeanSize(response_sizes_); }
+
   // The deadline of a unary call started now.
   std::chrono::system_clock::time_point Deadline() const {
     return std::chrono::system_clock::now() + absl::ToChronoMicroseconds(options_.rpc_timeout);
   }
 
  private:
+  static constexpr int64_t kSizeSamples = 1000;
+  struct Sizes {
+    std::atomic<int64_t> count{0};
+    std::atomic<int64_t> bytes{0};
+  };
+  template <class Message>
+  static void NoteSize(const Message& m, Sizes& sizes) {
+    if (sizes.count.load(std::memory_order_relaxed) >= kSizeSamples) return;
+    sizes.bytes.fetch_add(static_cast<int64_t>(m.ByteSizeLong()), std::memory_order_relaxed);
+    sizes.count.fetch_add(1, std::memory_order_relaxed);
+  }
+  static int MeanSize(const Sizes& sizes) {
+    const int64_t n = sizes.count.load(std::memory_order_relaxed);
+    return n == 0 ? 0 : static_cast<int>(sizes.bytes.load(std::memory_order_relaxed) / n);
+  }
+
   const LoadOptions options_;
+  const LoadPlan& plan_;
   const std::string run_tag_;
   LoadStats stats_;
   OpenSessionLimiter limiter_;
   SessionTracker sessions_;
   std::atomic<Phase> phase_{Phase::kSetup};
   std::atomic<int64_t> in_flight_{0};
+  Sizes request_sizes_;
+  Sizes response_sizes_;
+  TimerQueue timers_;
 };
 
 // One unary call with the callback API: `start(context, request, response, callback)` makes
 // the call (e.g. `stub->async()->AcceptOffer(...)`); when it is answered the call is counted
 // in the statistics with its latency, `done(status, response, started_us)` runs, and the
-// call's state is freed.
+// call's state is freed. `origin_us` (MonotonicMicros() time), when given, is when the call
+// should have started (the open loop's schedule): the latency and `started_us` count from
+// it, so that a late send is not hidden (no coordinated omission).
 template <class Request, class Response, class Start, class Done>
-void StartUnaryCall(LoadContext& ctx, Rpc rpc, Request request, Start&& start, Done&& done) {
+void StartUnaryCall(LoadContext& ctx, Rpc rpc, Request request, Start&& start, Done&& done,
+                    int64_t origin_us = -1) {
   struct Call {
     Call(Request r, Done&& d) : request(std::move(r)), done(std::forward<Done>(d)) {}
     grpc::ClientContext context;
@@ -121,7 +161,7 @@ void StartUnaryCall(LoadContext& ctx, Rpc rpc, Request request, Start&& start, D
   auto* call = new Call(std::move(request), std::forward<Done>(done));
   call->context.set_deadline(ctx.Deadline());
   ctx.CallStarted();
-  call->started_us = MonotonicMicros();
+  call->started_us = origin_us >= 0 ? origin_us : MonotonicMicros();
   start(&call->context, &call->request, &call->response,
         std::function<void(grpc::Status)>([&ctx, rpc, call](grpc::Status status) {
           ctx.stats().CountCall(rpc, status.error_code(), MonotonicMicros() - call->started_us);

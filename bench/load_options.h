@@ -10,10 +10,14 @@
 #ifndef OMNIROUTE_BENCH_LOAD_OPTIONS_H_
 #define OMNIROUTE_BENCH_LOAD_OPTIONS_H_
 
+#include <cstdint>
+#include <set>
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "bench/sim/random.h"
 
 namespace omniroute::bench {
 
@@ -25,16 +29,25 @@ struct LoadOptions {
   // Load applied before the measurement starts (connections warm, queues filled).
   absl::Duration warmup = absl::Seconds(2);
 
-  // Channel gateways: each keeps `inflight` CreateSession calls outstanding (closed loop).
+  // Channel gateways: in the closed loop (no `rate`) each keeps `inflight` CreateSession
+  // calls outstanding; in the open loop they share the sends of the schedule.
   int gateways = 4;
   int inflight = 8;
+  // Open loop: sessions created per second on schedule, whatever the answers (0: closed
+  // loop, unless a profile gives the rate; see LoadPlan).
+  double rate = 0;
+  // Open-loop schedule: "poisson" (exponential gaps, seeded) or "uniform" (evenly spaced).
+  std::string arrivals = "poisson";
+  // Seed of the open-loop schedule and its stream and customer mix.
+  uint64_t seed = 1;
   // Most sessions created and not yet completed, over all gateways; at the limit gateways
   // wait for desktops to complete sessions. Keeps the daemon's queue (and the run) bounded
   // when agents are the bottleneck. -1 (the default): 2 x agents x slots; 0: no limit.
   int max_open = -1;
 
-  // Agent desktops: each streams its offers, accepts each at once, completes the session at
-  // once and ends its wrap-up at once.
+  // Agent desktops: each streams its offers, accepts each after `accept_delay` (or rejects it
+  // with `reject_probability`), completes the session after `handle_time` and ends its
+  // wrap-up after `wrap_up_time`. All 0 by default: everything at once.
   int agents = 50;
   // Sessions one agent holds at once (its capacity on `channel`).
   int slots = 4;
@@ -47,6 +60,18 @@ struct LoadOptions {
   // The queue's wrap-up duration set by the setup; 0s: CompleteSession completes at once.
   // Desktops call EndWrapUp whenever CompleteSession leaves the session in WRAP_UP.
   absl::Duration wrap_up = absl::Seconds(30);
+
+  sim::Distribution accept_delay;
+  double reject_probability = 0;
+  sim::Distribution handle_time;
+  sim::Distribution wrap_up_time;
+
+  // A scenario (omniroute.sim.v1.Scenario, text format) whose channels, queues, engineer
+  // groups, behaviours and arrival streams replace the single queue above.
+  std::string profile;
+  // "echo": after the daemon run, the same load against an in-process gRPC echo server, and
+  // the daemon's throughput as a ratio to it. "" : none.
+  std::string baseline;
 
   // gRPC connections (HTTP/2 connections to the daemon), shared round-robin by gateways and
   // desktops.
@@ -63,6 +88,11 @@ struct LoadOptions {
   // No progress line every second on stderr.
   bool quiet = false;
   bool help = false;
+
+  // The flags given on the command line (names without "--"), to tell a default from a
+  // choice (e.g. --inflight with a profile means closed loop).
+  std::set<std::string, std::less<>> given;
+  bool Given(absl::string_view flag) const { return given.count(flag) > 0; }
 
   // `max_open` with the default resolved.
   int EffectiveMaxOpen() const { return max_open >= 0 ? max_open : 2 * agents * slots; }

@@ -12,6 +12,8 @@ const char* RpcName(Rpc rpc) {
     case Rpc::kEndWrapUp: return "EndWrapUp";
     case Rpc::kSetPresence: return "SetPresence";
     case Rpc::kStreamOffers: return "StreamOffers";
+    case Rpc::kRejectOffer: return "RejectOffer";
+    case Rpc::kEcho: return "Echo";
   }
   return "?";
 }
@@ -50,7 +52,9 @@ void LoadStats::CountCall(Rpc rpc, grpc::StatusCode code, int64_t latency_us) {
     case Rpc::kAcceptOffer: RecordLatency(kLatencyAcceptOffer, latency_us); break;
     case Rpc::kCompleteSession: RecordLatency(kLatencyCompleteSession, latency_us); break;
     case Rpc::kEndWrapUp: RecordLatency(kLatencyEndWrapUp, latency_us); break;
-    case Rpc::kSetPresence:
+    case Rpc::kRejectOffer: RecordLatency(kLatencyRejectOffer, latency_us); break;
+    case Rpc::kSetPresence: RecordLatency(kLatencySetPresence, latency_us); break;
+    case Rpc::kEcho: RecordLatency(kLatencyEcho, latency_us); break;
     case Rpc::kStreamOffers: break;
   }
 }

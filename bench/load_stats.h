@@ -32,8 +32,11 @@ enum class Rpc {
   kSetPresence,
   // Server stream; counted once when it ends other than by the generator cancelling it.
   kStreamOffers,
+  kRejectOffer,
+  // The baseline's echo call (--baseline=echo), against the bench's own echo server.
+  kEcho,
 };
-inline constexpr int kRpcCount = 6;
+inline constexpr int kRpcCount = 8;
 // "CreateSession", "AcceptOffer", ...
 const char* RpcName(Rpc rpc);
 
@@ -53,8 +56,17 @@ enum class Milestone {
   kCompleted,
   // Any message received on a StreamOffers stream.
   kStreamMessage,
+  // Open loop: sends that fell due on the schedule (each one sent, or skipped) ...
+  kScheduled,
+  // ... sent more than kLateSend after its scheduled time (the bench fell behind) ...
+  kLate,
+  // ... not sent because --max_open sessions were open (the daemon or the agents fell
+  // behind): the open loop drops the send instead of slowing down.
+  kSkipped,
 };
-inline constexpr int kMilestoneCount = 5;
+inline constexpr int kMilestoneCount = 8;
+// An open-loop send this much after its scheduled time counts as late (Milestone::kLate).
+inline constexpr int64_t kLateSendMicros = 1000;
 
 class LoadStats {
  public:
@@ -65,8 +77,16 @@ class LoadStats {
     kLatencyAcceptOffer,
     kLatencyCompleteSession,
     kLatencyEndWrapUp,
-    // From sending CreateSession to the session's first offer reaching a desktop.
+    kLatencyRejectOffer,
+    kLatencySetPresence,
+    kLatencyEcho,
+    // From sending CreateSession (open loop: from its scheduled time) to the session's first
+    // offer reaching a desktop ...
     kLatencyCreateToOffer,
+    // ... and to AcceptOffer answered OK (the session ASSIGNED; includes the accept delay).
+    kLatencyCreateToAssigned,
+    // Open loop: how late each send left after its scheduled time.
+    kLatencySendLag,
     kLatencyCount,
   };
 

@@ -41,6 +41,15 @@ class OpenSessionLimiter {
     return true;
   }
 
+  // Takes a place and returns true if one is free; never parks (the open loop skips a send
+  // instead).
+  bool TryAcquire() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (limit_ > 0 && open_ >= limit_) return false;
+    ++open_;
+    return true;
+  }
+
   // Gives a place back; it goes to the oldest parked caller if there is one.
   void Release() {
     std::function<void()> resume;

@@ -93,13 +93,8 @@ int Run(int argc, char** argv) {
   for (int64_t i = 0; i < waiting - journaled; ++i) {
     if (absl::Status s = create(i); !s.ok()) return Fail(std::string(s.message()));
   }
-  std::string bytes(8, '\0');
-  {
-    const std::string snapshot = engine.SaveSnapshot();
-    uint64_t length = snapshot.size();
-    for (int i = 0; i < 8; ++i, length >>= 8) bytes[i] = static_cast<char>(length & 0xff);
-    bytes += snapshot;  // then an empty DaemonState: no bytes
-  }
+  // As omnirouted writes it, with an empty DaemonState (no bytes).
+  const std::string bytes = durability::JoinSnapshotParts(engine.SaveSnapshot(), "");
   if (absl::Status s = durability::WriteSnapshotFile(dir, 1, bytes); !s.ok()) {
     return Fail(s.ToString());
   }

@@ -1,14 +1,17 @@
 // SessionTracker: follows the sessions of one load-generator run from CreateSession to their
-// end, keyed by session id, to measure the create-to-offer latency and to give a session's
-// open-session place back when it ends.
+// end, keyed by session id, to measure the create-to-offer and create-to-assigned latencies
+// and to give a session's open-session place back when it ends.
 //
 //   tracker.Created(session_id, sent_us);   // gateway: CreateSession answered OK
 //   tracker.Offered(session_id, now_us);    // desktop: an offer of the session arrived
+//   tracker.Assigned(session_id, now_us);   // desktop: AcceptOffer answered OK
 //   tracker.Finished(session_id);           // desktop: completed, or given up on
 //
-// The three may come in any order (an offer usually reaches the desktop before the gateway
-// has read the CreateSession answer). The first offer of a session created by this run
-// records now - sent in the create-to-offer histogram; Finished() of a session created by
+// They may come in any order (an offer usually reaches the desktop before the gateway has
+// read the CreateSession answer). `sent_us` is when the CreateSession was sent, or in the open
+// loop when it was scheduled to be sent. The first offer of a session created by this run
+// records now - sent in the create-to-offer histogram, its first successful accept the
+// create-to-assigned one; Finished() of a session created by
 // this run releases its place in the limiter (once Created() has been seen, whichever comes
 // first). Sessions the run did not create (found in a desktop's snapshot) release nothing.
 //
@@ -40,6 +43,7 @@ class SessionTracker {
   // Session ids that are not decimal numbers are ignored.
   void Created(absl::string_view session_id, int64_t sent_us);
   void Offered(absl::string_view session_id, int64_t now_us);
+  void Assigned(absl::string_view session_id, int64_t now_us);
   void Finished(absl::string_view session_id);
 
   // Entries held (sessions open, and leftovers).
@@ -49,6 +53,7 @@ class SessionTracker {
   struct Entry {
     int64_t sent_us = -1;     // when its CreateSession was sent; -1: not created (yet)
     int64_t offered_us = -1;  // when its first offer arrived; -1: none yet
+    int64_t assigned_us = -1;  // when its first accept was answered OK; -1: none yet
     bool finished = false;
   };
   struct Shard {

@@ -96,10 +96,6 @@ durability::SyncPolicy JournalSyncPolicy(v1::SyncPolicy policy) {
   }
 }
 
-// The snapshot file's bytes: u64 (little-endian) length of the engine's snapshot, the
-// engine's snapshot, then the serialized internal::DaemonState.
-constexpr size_t kEngineLengthBytes = 8;
-
 // Prunes ended streams from a subscriber list.
 template <class S>
 void PruneEnded(std::vector<std::shared_ptr<S>>* streams) {
@@ -830,34 +826,14 @@ std::string Router::EncodeSnapshot() const {
       p->set_claimed(o.claimed);
     }
   }
-  std::string out;
-  out.reserve(kEngineLengthBytes + engine.size() + state.ByteSizeLong());
-  uint64_t length = engine.size();
-  for (size_t i = 0; i < kEngineLengthBytes; ++i) {
-    out.push_back(static_cast<char>(length & 0xff));
-    length >>= 8;
-  }
-  out += engine;
-  state.AppendToString(&out);
-  return out;
+  return durability::JoinSnapshotParts(engine, state.SerializeAsString());
 }
 
 absl::Status Router::RestoreSnapshot(absl::string_view bytes) {
-  if (bytes.size() < kEngineLengthBytes) {
-    return absl::DataLossError("snapshot: shorter than its header");
-  }
-  uint64_t length = 0;
-  for (size_t i = 0; i < kEngineLengthBytes; ++i) {
-    length |= static_cast<uint64_t>(static_cast<unsigned char>(bytes[i])) << (8 * i);
-  }
-  if (length > bytes.size() - kEngineLengthBytes) {
-    return absl::DataLossError("snapshot: the engine's state runs past the end");
-  }
-  if (absl::Status s = engine_->LoadSnapshot(bytes.substr(kEngineLengthBytes, length));
-      !s.ok()) {
-    return s;
-  }
-  const absl::string_view rest = bytes.substr(kEngineLengthBytes + length);
+  absl::StatusOr<durability::SnapshotParts> parts = durability::SplitSnapshotParts(bytes);
+  if (!parts.ok()) return parts.status();
+  if (absl::Status s = engine_->LoadSnapshot(parts->engine); !s.ok()) return s;
+  const absl::string_view rest = parts->daemon;
   internal::DaemonState state;
   if (!state.ParseFromArray(rest.data(), static_cast<int>(rest.size()))) {
     return absl::DataLossError("snapshot: the daemon's state does not parse");

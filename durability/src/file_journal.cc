@@ -1,6 +1,7 @@
 #include "omniroute/durability/file_journal.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -202,8 +203,24 @@ absl::StatusOr<std::unique_ptr<FileJournal>> FileJournal::Open(const std::string
   return journal;
 }
 
+absl::StatusOr<std::unique_ptr<FileJournal>> FileJournal::OpenReadOnly(const std::string& dir) {
+  if (dir.empty()) return absl::InvalidArgumentError("journal directory is empty");
+  struct stat st;
+  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    return absl::NotFoundError(absl::StrCat("no journal directory ", dir));
+  }
+  std::unique_ptr<FileJournal> journal(new FileJournal(dir, FileJournalOptions()));
+  journal->read_only_ = true;
+  if (absl::Status s = journal->Recover(); !s.ok()) return s;
+  journal->broken_ =
+      absl::FailedPreconditionError(absl::StrCat("journal ", dir, " was opened read-only"));
+  return journal;
+}
+
 absl::Status FileJournal::Recover() {
-  if (absl::Status s = internal::EnsureDir(dir_); !s.ok()) return s;
+  if (!read_only_) {
+    if (absl::Status s = internal::EnsureDir(dir_); !s.ok()) return s;
+  }
   absl::StatusOr<std::vector<std::string>> names = internal::ListDir(dir_);
   if (!names.ok()) return names.status();
 
@@ -294,6 +311,17 @@ absl::Status FileJournal::Recover() {
       last_size = cut_at.value_or(*size);
     }
     records += count;
+  }
+
+  if (read_only_) {
+    // Read up to the tail's first bad record; change nothing.
+    if (!segments_.empty()) {
+      active_bytes_ = last_size;
+      active_records_ = last_records;
+      next_position_ = segments_.back().first_position + last_records;
+    }
+    report_.records = records;
+    return absl::OkStatus();
   }
 
   // Repair: leftovers of a segment creation, the torn tail.
@@ -513,6 +541,7 @@ absl::Status FileJournal::ReadFrom(
 }
 
 absl::Status FileJournal::TruncateBefore(uint64_t position) {
+  if (read_only_) return broken_;
   size_t removable = 0;
   while (removable + 1 < segments_.size() && segments_[removable + 1].first_position <= position) {
     ++removable;

@@ -153,7 +153,12 @@ absl::Status WriteSnapshotFile(const std::string& dir, uint64_t position, absl::
   return absl::OkStatus();
 }
 
-absl::StatusOr<LoadedSnapshot> LoadNewestSnapshot(const std::string& dir) {
+namespace {
+
+// The first valid snapshot among those of `dir` that `keep` accepts, in the order `order`
+// sorts positions.
+template <typename Keep, typename Order>
+absl::StatusOr<LoadedSnapshot> LoadFirstValid(const std::string& dir, Keep keep, Order order) {
   LoadedSnapshot result;
   struct stat st;
   if (::stat(dir.c_str(), &st) != 0 && errno == ENOENT) return result;
@@ -162,9 +167,9 @@ absl::StatusOr<LoadedSnapshot> LoadNewestSnapshot(const std::string& dir) {
   std::vector<uint64_t> positions;
   for (const std::string& name : *names) {
     std::optional<uint64_t> p = internal::ParseNumberedName(name, kPrefix, kSuffix);
-    if (p.has_value()) positions.push_back(*p);
+    if (p.has_value() && keep(*p)) positions.push_back(*p);
   }
-  std::sort(positions.begin(), positions.end(), std::greater<>());
+  std::sort(positions.begin(), positions.end(), order);
   for (uint64_t position : positions) {
     std::string path = internal::JoinPath(dir, internal::NumberedName(kPrefix, position, kSuffix));
     std::string bytes;
@@ -178,6 +183,45 @@ absl::StatusOr<LoadedSnapshot> LoadNewestSnapshot(const std::string& dir) {
     return result;
   }
   return result;
+}
+
+constexpr size_t kPartLengthBytes = 8;
+
+}  // namespace
+
+absl::StatusOr<LoadedSnapshot> LoadNewestSnapshot(const std::string& dir) {
+  return LoadFirstValid(dir, [](uint64_t) { return true; }, std::greater<>());
+}
+
+absl::StatusOr<LoadedSnapshot> LoadOldestSnapshotFrom(const std::string& dir, uint64_t position) {
+  return LoadFirstValid(dir, [position](uint64_t p) { return p >= position; }, std::less<>());
+}
+
+std::string JoinSnapshotParts(absl::string_view engine, absl::string_view daemon) {
+  std::string out;
+  out.reserve(kPartLengthBytes + engine.size() + daemon.size());
+  uint64_t length = engine.size();
+  for (size_t i = 0; i < kPartLengthBytes; ++i, length >>= 8) {
+    out.push_back(static_cast<char>(length & 0xff));
+  }
+  out.append(engine.data(), engine.size());
+  out.append(daemon.data(), daemon.size());
+  return out;
+}
+
+absl::StatusOr<SnapshotParts> SplitSnapshotParts(absl::string_view bytes) {
+  if (bytes.size() < kPartLengthBytes) {
+    return absl::DataLossError("snapshot: shorter than its header");
+  }
+  uint64_t length = 0;
+  for (size_t i = 0; i < kPartLengthBytes; ++i) {
+    length |= static_cast<uint64_t>(static_cast<unsigned char>(bytes[i])) << (8 * i);
+  }
+  if (length > bytes.size() - kPartLengthBytes) {
+    return absl::DataLossError("snapshot: the engine's state runs past the end");
+  }
+  return SnapshotParts{bytes.substr(kPartLengthBytes, length),
+                       bytes.substr(kPartLengthBytes + length)};
 }
 
 }  // namespace omniroute::durability

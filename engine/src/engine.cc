@@ -1707,4 +1707,6 @@ std::optional<absl::Time> Engine::NextDeadline() const {
 
 absl::Time Engine::now() const { return internal::FromMicros(state_->now_us); }
 
+const EngineOptions& Engine::options() const { return state_->options; }
+
 }  // namespace omniroute

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <utility>
@@ -329,6 +330,40 @@ TEST(FileJournalTest, RotatesAndReadsAcrossSegments) {
   EXPECT_EQ(journal->segment_names(), names);
   AppendRange(*journal, 41, 45);
   ExpectRecords(*journal, 1, 45);
+}
+
+TEST(FileJournalTest, ReadOnlyOpenReadsEverySegmentAndChangesNothing) {
+  TempDir dir;
+  auto writer = OpenOrDie(dir.path(), SmallSegments());
+  ASSERT_NE(writer, nullptr);
+  AppendRange(*writer, 1, 30, 2);
+  // A torn batch at the tail (as while the daemon is writing) and a leftover temporary file.
+  const std::string last = dir.file(writer->segment_names().back());
+  const std::string intact = ReadFile(last);
+  WriteFile(last, intact + std::string("\x20\x00\x00\x00\x01\x02", 6));
+  WriteFile(dir.file(SegmentName(999) + ".tmp"), "x");
+  const std::vector<std::string> files = dir.List();
+
+  absl::StatusOr<std::unique_ptr<FileJournal>> reader = FileJournal::OpenReadOnly(dir.path());
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  EXPECT_EQ((*reader)->open_report().records, 30u);
+  EXPECT_EQ((*reader)->open_report().dropped_bytes, 6u);
+  EXPECT_EQ((*reader)->first_position(), 1u);
+  EXPECT_EQ((*reader)->next_position(), 31u);
+  ExpectRecords(**reader, 1, 30);
+  ExpectRecords(**reader, 12, 30);
+  // Nothing on disk changed, and nothing can be written through it.
+  EXPECT_EQ(dir.List(), files);
+  EXPECT_EQ(ReadFile(last).size(), intact.size() + 6);
+  EXPECT_EQ((*reader)->Append({Record(31)}).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ((*reader)->Sync().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ((*reader)->TruncateBefore(20).code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(dir.List(), files);
+
+  EXPECT_EQ(FileJournal::OpenReadOnly(dir.file("missing")).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_FALSE(std::filesystem::exists(dir.file("missing")));
 }
 
 TEST(FileJournalTest, ABatchLargerThanASegmentGetsItsOwnSegment) {

@@ -139,6 +139,48 @@ TEST(SnapshotFileTest, SkipsAndReportsInvalidSnapshots) {
   EXPECT_THAT(loaded->skipped[1], HasSubstr("header says position 10, the file name 15"));
 }
 
+TEST(SnapshotFileTest, LoadsTheOldestFromAPosition) {
+  TempDir dir;
+  ASSERT_TRUE(WriteSnapshotFile(dir.path(), 10, "state at 10").ok());
+  ASSERT_TRUE(WriteSnapshotFile(dir.path(), 20, "state at 20").ok());
+  auto oldest_from = [&](uint64_t position) -> uint64_t {
+    absl::StatusOr<LoadedSnapshot> loaded = LoadOldestSnapshotFrom(dir.path(), position);
+    EXPECT_TRUE(loaded.ok()) << loaded.status();
+    return loaded.ok() && loaded->snapshot.has_value() ? loaded->snapshot->position : 0;
+  };
+  EXPECT_EQ(oldest_from(1), 10u);
+  EXPECT_EQ(oldest_from(10), 10u);
+  EXPECT_EQ(oldest_from(11), 20u);
+  EXPECT_EQ(oldest_from(21), 0u);
+  // A damaged one is skipped, and named.
+  std::string bytes = ReadFile(dir.file(SnapName(10)));
+  bytes[45] ^= 0x10;
+  WriteFile(dir.file(SnapName(10)), bytes);
+  absl::StatusOr<LoadedSnapshot> loaded = LoadOldestSnapshotFrom(dir.path(), 1);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  ASSERT_TRUE(loaded->snapshot.has_value());
+  EXPECT_EQ(loaded->snapshot->bytes, "state at 20");
+  ASSERT_EQ(loaded->skipped.size(), 1u);
+  EXPECT_THAT(loaded->skipped[0], HasSubstr(SnapName(10)));
+}
+
+TEST(SnapshotFileTest, SnapshotPartsRoundTrip) {
+  const std::string engine("engine\0state", 12);
+  const std::string joined = JoinSnapshotParts(engine, "daemon");
+  ASSERT_EQ(joined.size(), 8 + 12 + 6u);
+  EXPECT_EQ(joined.substr(0, 8), std::string("\x0c\0\0\0\0\0\0\0", 8));
+  absl::StatusOr<SnapshotParts> parts = SplitSnapshotParts(joined);
+  ASSERT_TRUE(parts.ok()) << parts.status();
+  EXPECT_EQ(parts->engine, engine);
+  EXPECT_EQ(parts->daemon, "daemon");
+  parts = SplitSnapshotParts(JoinSnapshotParts("", ""));
+  ASSERT_TRUE(parts.ok());
+  EXPECT_TRUE(parts->engine.empty() && parts->daemon.empty());
+  EXPECT_EQ(SplitSnapshotParts("short").status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(SplitSnapshotParts(joined.substr(0, 19)).status().code(),
+            absl::StatusCode::kDataLoss);
+}
+
 TEST(SnapshotFileTest, TemporaryFilesAreIgnored) {
   TempDir dir;
   ASSERT_TRUE(WriteSnapshotFile(dir.path(), 10, "ten").ok());

@@ -136,6 +136,9 @@ class Engine {
   // The latest time handed in.
   absl::Time now() const;
 
+  // The options in force (those the engine was built with, or a loaded snapshot's).
+  const EngineOptions& options() const;
+
   std::optional<QueueInfo> GetQueue(const QueueId& id) const;
   std::vector<QueueId> ListQueues() const;  // sorted
   std::optional<EngineerInfo> GetEngineer(const EngineerId& id) const;

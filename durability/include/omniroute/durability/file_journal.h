@@ -102,6 +102,15 @@ class FileJournal final : public Journal {
   static absl::StatusOr<std::unique_ptr<FileJournal>> Open(
       const std::string& dir, const FileJournalOptions& options = FileJournalOptions());
 
+  // Opens the journal in `dir` for reading only, e.g. by a tool while the daemon that owns
+  // the directory keeps appending (no lock is taken). Nothing on disk changes: a torn or
+  // corrupt record at the tail of the last segment is where reading stops (reported in
+  // `open_report()` as for Open, "dropped" meaning "not read"), leftover temporary files
+  // stay. Records appended after the open are not seen. NOT_FOUND when `dir` does not
+  // exist; DATA_LOSS for corruption as Open. Append, Sync, MaybeSync and TruncateBefore
+  // return FAILED_PRECONDITION.
+  static absl::StatusOr<std::unique_ptr<FileJournal>> OpenReadOnly(const std::string& dir);
+
   FileJournal(const FileJournal&) = delete;
   FileJournal& operator=(const FileJournal&) = delete;
   // Closes the files without syncing: call Sync() first to make the tail durable.
@@ -160,6 +169,8 @@ class FileJournal final : public Journal {
   uint64_t sync_count_ = 0;
   absl::Time last_sync_ = absl::InfinitePast();
   absl::Status broken_;
+  // Opened with OpenReadOnly: nothing on disk changes.
+  bool read_only_ = false;
   OpenReport report_;
 };
 

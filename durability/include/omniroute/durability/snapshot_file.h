@@ -66,6 +66,25 @@ struct LoadedSnapshot {
 // snapshots. FAILED_PRECONDITION for a snapshot format version this build does not read.
 absl::StatusOr<LoadedSnapshot> LoadNewestSnapshot(const std::string& dir);
 
+// The oldest valid snapshot in `dir` whose position is at least `position` (invalid ones
+// are skipped and listed, as above): where a tool that reads the whole journal kept (which
+// starts at or before the older of the two snapshots kept) starts from. Errors as above.
+absl::StatusOr<LoadedSnapshot> LoadOldestSnapshotFrom(const std::string& dir, uint64_t position);
+
+// omnirouted's snapshot bytes hold two parts: the engine's snapshot (Engine::SaveSnapshot)
+// and the daemon's own state (a serialized omniroute.internal.DaemonState), as
+//
+//   u64 little-endian length of the engine's part, the engine's part, the daemon's part.
+//
+// JoinSnapshotParts builds them; SplitSnapshotParts takes them apart (views into `bytes`),
+// DATA_LOSS when the length runs past the end.
+std::string JoinSnapshotParts(absl::string_view engine, absl::string_view daemon);
+struct SnapshotParts {
+  absl::string_view engine;
+  absl::string_view daemon;
+};
+absl::StatusOr<SnapshotParts> SplitSnapshotParts(absl::string_view bytes);
+
 }  // namespace omniroute::durability
 
 #endif  // OMNIROUTE_DURABILITY_SNAPSHOT_FILE_H_
