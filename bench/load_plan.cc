@@ -1,9 +1,7 @@
 #include "bench/load_plan.h"
 
 #include <algorithm>
-#include <fstream>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -12,8 +10,6 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "bench/sim/scenario.h"
-#include "google/protobuf/io/tokenizer.h"
-#include "google/protobuf/text_format.h"
 
 namespace omniroute::bench {
 
@@ -47,23 +43,6 @@ absl::StatusOr<sim::Distribution> DistributionOf(const simpb::Distribution& d,
 absl::Duration ToDuration(const google::protobuf::Duration& d) {
   return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
 }
-
-// Collects the parser's first error with its position.
-class FirstError : public google::protobuf::io::ErrorCollector {
- public:
-  explicit FirstError(absl::string_view origin) : origin_(origin) {}
-  void AddError(int line, google::protobuf::io::ColumnNumber column,
-                const std::string& message) override {
-    if (!error_.empty()) return;
-    error_ = absl::StrCat(origin_, ":", line + 1, ":", column + 1, ": ", message);
-  }
-  void AddWarning(int, google::protobuf::io::ColumnNumber, const std::string&) override {}
-  const std::string& error() const { return error_; }
-
- private:
-  std::string origin_;
-  std::string error_;
-};
 
 // The mean rate per second of a stream: constant, or the mean of its periods over the cycle.
 absl::StatusOr<double> StreamRate(const simpb::ArrivalStream& a, const std::string& field) {
@@ -125,20 +104,6 @@ Arrival ArrivalSource::Next() {
   const StreamPlan& s = plan_.streams[a.stream];
   if (!s.customers.empty()) a.customer = s.customer_mix.Pick(sim::Uniform01(schedule_.rng()));
   return a;
-}
-
-absl::StatusOr<simpb::Scenario> ParseScenarioText(absl::string_view text,
-                                                  absl::string_view origin) {
-  simpb::Scenario scenario;
-  FirstError errors(origin);
-  google::protobuf::TextFormat::Parser parser;
-  parser.RecordErrorsTo(&errors);
-  if (!parser.ParseFromString(std::string(text), &scenario)) {
-    return absl::InvalidArgumentError(errors.error().empty()
-                                          ? absl::StrCat(origin, ": not a Scenario in text format")
-                                          : errors.error());
-  }
-  return scenario;
 }
 
 LoadPlan MakeDefaultPlan(const LoadOptions& o) {
@@ -329,12 +294,12 @@ absl::StatusOr<LoadPlan> MakeProfilePlan(const LoadOptions& o, const simpb::Scen
 
 absl::StatusOr<LoadPlan> MakeLoadPlan(const LoadOptions& o) {
   if (o.profile.empty()) return MakeDefaultPlan(o);
-  std::ifstream in(o.profile);
-  if (!in) return absl::NotFoundError(absl::StrCat("--profile: cannot read ", o.profile));
-  std::stringstream text;
-  text << in.rdbuf();
-  absl::StatusOr<simpb::Scenario> scenario = ParseScenarioText(text.str(), o.profile);
-  if (!scenario.ok()) return scenario.status();
+  // The simulator's loader: a profile is a scenario.
+  absl::StatusOr<simpb::Scenario> scenario = sim::LoadScenarioFile(o.profile);
+  if (!scenario.ok()) {
+    return absl::Status(scenario.status().code(),
+                        absl::StrCat("--profile: ", scenario.status().message()));
+  }
   return MakeProfilePlan(o, *scenario);
 }
 

@@ -133,11 +133,6 @@ class ArrivalSource {
   ArrivalSchedule schedule_;
 };
 
-// Parses a scenario in text format; INVALID_ARGUMENT "<origin>:<line>:<column>: ..." naming
-// an unknown field or a malformed value.
-absl::StatusOr<omniroute::sim::v1::Scenario> ParseScenarioText(absl::string_view text,
-                                                               absl::string_view origin);
-
 // The plan of a scenario and the options (rate, overrides); INVALID_ARGUMENT naming the
 // field for anything out of range.
 absl::StatusOr<LoadPlan> MakeProfilePlan(const LoadOptions& options,

@@ -245,31 +245,31 @@ absl::StatusOr<v1::LogLevel> ParseLogLevel(absl::string_view text) {
 // ---------------------------------------------------------------------------------------------
 // Parsing
 
-absl::StatusOr<v1::DaemonConfig> ParseConfigText(absl::string_view text, absl::string_view source) {
-  v1::DaemonConfig config;
+absl::Status ParseTextProto(absl::string_view text, absl::string_view source,
+                            pb::Message* message) {
   FirstErrorCollector errors;
   pb::TextFormat::Parser parser;
   parser.RecordErrorsTo(&errors);
   parser.AllowUnknownField(false);
   parser.AllowUnknownExtension(false);
   pb::io::ArrayInputStream input(text.data(), static_cast<int>(text.size()));
-  if (!parser.Parse(&input, &config) || errors.has_error()) {
+  if (!parser.Parse(&input, message) || errors.has_error()) {
     if (!errors.has_error()) {
       return absl::InvalidArgumentError(absl::StrCat(source, ": does not parse"));
     }
     return absl::InvalidArgumentError(FormatParseError(text, source, errors));
   }
-  return config;
+  return absl::OkStatus();
 }
 
-absl::StatusOr<v1::DaemonConfig> LoadConfigFile(const std::string& path) {
+absl::StatusOr<std::string> ReadTextFile(const std::string& path, absl::string_view what) {
   std::FILE* file = std::fopen(path.c_str(), "rb");
   if (file == nullptr) {
     const int error = errno;
-    const std::string what = absl::StrCat("configuration file ", path, ": ", std::strerror(error));
-    if (error == ENOENT || error == ENOTDIR) return absl::NotFoundError(what);
-    if (error == EACCES || error == EPERM) return absl::PermissionDeniedError(what);
-    return absl::InvalidArgumentError(what);
+    const std::string why = absl::StrCat(what, " ", path, ": ", std::strerror(error));
+    if (error == ENOENT || error == ENOTDIR) return absl::NotFoundError(why);
+    if (error == EACCES || error == EPERM) return absl::PermissionDeniedError(why);
+    return absl::InvalidArgumentError(why);
   }
   std::string text;
   char buffer[1 << 16];
@@ -280,9 +280,21 @@ absl::StatusOr<v1::DaemonConfig> LoadConfigFile(const std::string& path) {
   std::fclose(file);
   if (failed) {
     return absl::InvalidArgumentError(
-        absl::StrCat("configuration file ", path, ": cannot read: ", std::strerror(error)));
+        absl::StrCat(what, " ", path, ": cannot read: ", std::strerror(error)));
   }
-  return ParseConfigText(text, path);
+  return text;
+}
+
+absl::StatusOr<v1::DaemonConfig> ParseConfigText(absl::string_view text, absl::string_view source) {
+  v1::DaemonConfig config;
+  if (absl::Status s = ParseTextProto(text, source, &config); !s.ok()) return s;
+  return config;
+}
+
+absl::StatusOr<v1::DaemonConfig> LoadConfigFile(const std::string& path) {
+  absl::StatusOr<std::string> text = ReadTextFile(path, "configuration file");
+  if (!text.ok()) return text.status();
+  return ParseConfigText(*text, path);
 }
 
 absl::string_view DemoConfigText() { return kDemoConfigText; }

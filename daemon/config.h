@@ -23,6 +23,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "google/protobuf/message.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "omniroute/channel.h"
@@ -71,9 +72,20 @@ struct DaemonSettings {
   std::string source;  // "embedded demo configuration" or the file path, for logs
 };
 
-// Strict protobuf text format parse (google::protobuf::TextFormat::Parser): unknown fields and
-// syntax errors are INVALID_ARGUMENT with "<source>:<line>:<col>: <what>" (1-based line and
-// column; the first error found).
+// Strict protobuf text format parse of any message (google::protobuf::TextFormat::Parser) into
+// `message`: unknown fields and syntax errors are INVALID_ARGUMENT with
+// "<source>:<line>:<col>: <what>" (1-based line and column; the first error found, pointing
+// at the name it quotes). Used for the configuration, and by the tools for scenarios and
+// profiles.
+absl::Status ParseTextProto(absl::string_view text, absl::string_view source,
+                            google::protobuf::Message* message);
+
+// The whole file at `path`, read for a text-format parse. A missing file is NOT_FOUND, an
+// unreadable one PERMISSION_DENIED or INVALID_ARGUMENT (a directory); messages start with
+// "<what> <path>: " ("configuration file /etc/omniroute/omnirouted.textproto: ...").
+absl::StatusOr<std::string> ReadTextFile(const std::string& path, absl::string_view what);
+
+// ParseTextProto for the daemon's configuration.
 absl::StatusOr<v1::DaemonConfig> ParseConfigText(absl::string_view text, absl::string_view source);
 
 // Reads and parses the file at `path`. A missing file is NOT_FOUND, an unreadable one

@@ -271,8 +271,13 @@ void DescribeQueueChange(const QueueConfig* before, const QueueConfig& after,
     what.push_back(absl::StrCat("strategy ", before->strategy, " -> ", after.strategy));
   }
   if (before->relaxation != after.relaxation) {
-    what.push_back(absl::StrCat("relaxation steps ", before->relaxation.size(), " -> ",
-                                after.relaxation.size()));
+    auto steps = [](const std::vector<RelaxationStep>& relaxation) {
+      std::vector<std::string> afters;
+      for (const RelaxationStep& r : relaxation) afters.push_back(absl::FormatDuration(r.after));
+      return afters.empty() ? std::string("none") : absl::StrJoin(afters, ",");
+    };
+    what.push_back(absl::StrCat("relaxation steps at ", steps(before->relaxation), " -> ",
+                                steps(after.relaxation)));
   }
   if (before->requirements != after.requirements) what.push_back("requirements");
   if (before->delivery != after.delivery) what.push_back("delivery mode");

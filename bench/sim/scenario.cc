@@ -14,9 +14,6 @@
 #include "absl/strings/str_cat.h"
 #include "daemon/config.h"
 #include "daemon/convert.h"
-#include "google/protobuf/io/tokenizer.h"
-#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
-#include "google/protobuf/text_format.h"
 #include "omniroute/engine.h"
 
 namespace omniroute::sim {
@@ -30,26 +27,6 @@ absl::Status Invalid(absl::string_view field, absl::string_view what) {
 }
 
 // The parser's first error, 1-based.
-class FirstError : public pb::io::ErrorCollector {
- public:
-  void AddError(int line, pb::io::ColumnNumber column, const std::string& message) override {
-    if (!message_.empty()) return;
-    line_ = line;
-    column_ = column;
-    message_ = message.empty() ? "syntax error" : message;
-  }
-  std::string Format(absl::string_view source) const {
-    if (line_ < 0) return absl::StrCat(source, ": ", message_);
-    return absl::StrCat(source, ":", line_ + 1, ":", column_ + 1, ": ", message_);
-  }
-  bool has_error() const { return !message_.empty(); }
-
- private:
-  int line_ = -1;
-  pb::io::ColumnNumber column_ = 0;
-  std::string message_;
-};
-
 constexpr absl::Duration kMaxSpan = absl::Hours(24 * 365);
 
 // A Duration field checked by the daemon's conversion (well formed, not negative), then
@@ -202,37 +179,14 @@ class PoissonArrivals : public ArrivalSource {
 
 absl::StatusOr<v1::Scenario> ParseScenarioText(absl::string_view text, absl::string_view source) {
   v1::Scenario scenario;
-  FirstError error;
-  pb::TextFormat::Parser parser;
-  parser.RecordErrorsTo(&error);
-  parser.AllowUnknownField(false);
-  parser.AllowUnknownExtension(false);
-  pb::io::ArrayInputStream input(text.data(), static_cast<int>(text.size()));
-  if (!parser.Parse(&input, &scenario) || error.has_error()) {
-    if (!error.has_error())
-      return absl::InvalidArgumentError(absl::StrCat(source, ": does not parse"));
-    return absl::InvalidArgumentError(error.Format(source));
-  }
+  if (absl::Status s = daemon::ParseTextProto(text, source, &scenario); !s.ok()) return s;
   return scenario;
 }
 
 absl::StatusOr<v1::Scenario> LoadScenarioFile(const std::string& path) {
-  std::FILE* file = std::fopen(path.c_str(), "rb");
-  if (file == nullptr) {
-    const int error = errno;
-    const std::string what = absl::StrCat("scenario file ", path, ": ", std::strerror(error));
-    if (error == ENOENT || error == ENOTDIR) return absl::NotFoundError(what);
-    return absl::InvalidArgumentError(what);
-  }
-  std::string text;
-  char buffer[1 << 16];
-  size_t n;
-  while ((n = std::fread(buffer, 1, sizeof buffer, file)) > 0) text.append(buffer, n);
-  const bool failed = std::ferror(file) != 0;
-  std::fclose(file);
-  if (failed)
-    return absl::InvalidArgumentError(absl::StrCat("scenario file ", path, ": cannot read"));
-  return ParseScenarioText(text, path);
+  absl::StatusOr<std::string> text = daemon::ReadTextFile(path, "scenario file");
+  if (!text.ok()) return text.status();
+  return ParseScenarioText(*text, path);
 }
 
 absl::StatusOr<std::optional<Distribution>> DistributionFromProto(const v1::Distribution& d,

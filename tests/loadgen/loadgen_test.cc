@@ -34,6 +34,7 @@
 #include "bench/echo_server.h"
 #include "bench/load_options.h"
 #include "bench/load_plan.h"
+#include "bench/sim/scenario.h"
 #include "bench/timer_queue.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/struct.pb.h"
@@ -259,7 +260,7 @@ absl::StatusOr<LoadPlan> PlanOf(const std::string& text, std::vector<std::string
   args.push_back("--profile=test.textproto");
   absl::StatusOr<LoadOptions> o = Parse(args);
   if (!o.ok()) return o.status();
-  absl::StatusOr<sim::v1::Scenario> scenario = ParseScenarioText(text, "test.textproto");
+  absl::StatusOr<sim::v1::Scenario> scenario = sim::ParseScenarioText(text, "test.textproto");
   if (!scenario.ok()) return scenario.status();
   return MakeProfilePlan(*o, *scenario);
 }

@@ -243,7 +243,7 @@ TEST_F(ReplayTest, AQueueOfTheWhatIfReplacesTheRecordedOne) {
   const ReplayResult result = Replay(&*what_if);
   ASSERT_EQ(result.changes.size(), 1u);
   EXPECT_THAT(result.changes[0], HasSubstr("queue billing: strategy longest_idle -> most_spare"));
-  EXPECT_THAT(result.changes[0], HasSubstr("relaxation steps 1 -> 0"));
+  EXPECT_THAT(result.changes[0], HasSubstr("relaxation steps at 45s -> none"));
   EXPECT_THAT(result.changes[0], HasSubstr("requirements"));
   const SimSummary summary = Summarize(result.what_if);
   const QueueFigures* recorded = nullptr;
