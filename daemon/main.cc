@@ -15,6 +15,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "daemon/config.h"
 #include "daemon/log.h"
@@ -42,6 +43,10 @@ bool SplitAddress(const std::string& address, std::string* host, int* port) {
 }
 
 int Run(int argc, char** argv) {
+  // Debian's Abseil is built with deadlock detection on: every absl::Mutex (gRPC's, on
+  // every call) then records lock-order edges in a global graph, a few % of the daemon's CPU
+  // under load. It only ever reports; the daemon's own locks are std::mutex.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   absl::StatusOr<CommandLine> command_line = ParseCommandLine(argc, argv);
   if (!command_line.ok()) {
     std::fprintf(stderr, "omnirouted: %s\n\n%s", std::string(command_line.status().message()).c_str(),

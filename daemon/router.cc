@@ -235,16 +235,17 @@ void Router::Submit(std::function<void()> work) {
 }
 
 void Router::Drain() {
-  std::vector<std::function<void()>> work;
+  // The batch's buffer and the queue trade places, so that both keep their capacity.
   {
     std::lock_guard<std::mutex> lock(queue_mu_);
-    work.swap(queue_);
+    batch_work_.swap(queue_);
     drain_posted_ = false;
   }
   batch_now_ = DaemonNow();
   engine_->Advance(batch_now_, &events_);
   Publish(0);
-  for (std::function<void()>& w : work) w();
+  for (std::function<void()>& w : batch_work_) w();
+  batch_work_.clear();
   Commit();
   ArmTimer();
 }
@@ -252,9 +253,9 @@ void Router::Drain() {
 void Router::Commit() {
   JournalBatch();
   events_.clear();
-  std::vector<std::function<void()>> deliver;
-  deliver.swap(after_commit_);
-  for (std::function<void()>& fn : deliver) fn();
+  delivering_.swap(after_commit_);
+  for (std::function<void()>& fn : delivering_) fn();
+  delivering_.clear();
   if (SnapshotDue()) StartSnapshot();
 }
 
@@ -310,10 +311,7 @@ void Router::Publish(size_t first) {
     stats_.Observe(e, *engine_);
     FanOut(e);
     TrackOffer(e);
-    if (history_cap > 0) {
-      history_.push_back(e);
-      while (history_.size() > history_cap) history_.pop_front();
-    }
+    history_.Add(e, history_cap);
     last_seq_ = e.seq;
   }
 }
@@ -405,7 +403,7 @@ void Router::RememberRequest(const RequestKey& key, SessionId session) {
 absl::Status Router::AddEventStream(std::shared_ptr<EventStream> stream, EventFilter filter,
                                     std::optional<uint64_t> after_sequence) {
   if (after_sequence.has_value() && *after_sequence < last_seq_) {
-    const uint64_t first_retained = history_.empty() ? last_seq_ + 1 : history_.front().seq;
+    const uint64_t first_retained = history_.empty() ? last_seq_ + 1 : history_[0].seq;
     if (*after_sequence + 1 < first_retained) {
       return absl::OutOfRangeError(absl::StrCat(
           "after_sequence: ", *after_sequence, " is older than the retained history (events ",
@@ -413,11 +411,13 @@ absl::Status Router::AddEventStream(std::shared_ptr<EventStream> stream, EventFi
     }
     // Replay into the buffer at once, allowing it to hold the whole replay.
     size_t replay = 0;
-    for (const Event& e : history_) {
+    for (size_t i = 0; i < history_.size(); ++i) {
+      const Event& e = history_[i];
       if (e.seq > *after_sequence && filter.Matches(e)) ++replay;
     }
     stream->AllowBurst(replay);
-    for (const Event& e : history_) {
+    for (size_t i = 0; i < history_.size(); ++i) {
+      const Event& e = history_[i];
       if (e.seq <= *after_sequence || !filter.Matches(e)) continue;
       v1::StreamEventsResponse msg;
       *msg.mutable_event() = EventToProto(e);

@@ -101,6 +101,31 @@ struct RememberedRequest {
   absl::Time at;
 };
 
+// The newest events, at most a fixed number, oldest first. One vector reused in place: a
+// std::deque<Event> allocates and frees a node per event, each large enough to make malloc
+// consolidate its free lists, and copies every string anew.
+class EventHistory {
+ public:
+  // Appends `event`, dropping the oldest when `capacity` are held (0: keeps nothing).
+  void Add(const Event& event, size_t capacity) {
+    if (capacity == 0) return;
+    if (events_.size() < capacity) {
+      events_.push_back(event);
+      return;
+    }
+    events_[head_] = event;
+    head_ = (head_ + 1) % events_.size();
+  }
+  bool empty() const { return events_.empty(); }
+  size_t size() const { return events_.size(); }
+  // The i-th oldest.
+  const Event& operator[](size_t i) const { return events_[(head_ + i) % events_.size()]; }
+
+ private:
+  std::vector<Event> events_;
+  size_t head_ = 0;  // the oldest, once full
+};
+
 class Router {
  public:
   explicit Router(DaemonSettings settings);
@@ -224,12 +249,14 @@ class Router {
   absl::Time batch_now_;
   std::vector<Event> events_;
   std::vector<std::function<void()>> after_commit_;
+  std::vector<std::function<void()>> batch_work_;  // the work of the batch being drained
+  std::vector<std::function<void()>> delivering_;  // the answers of the batch being committed
   bool shutting_down_ = false;
   absl::flat_hash_map<SessionId, std::vector<PendingOffer>> pending_offers_;
   absl::flat_hash_map<std::string, RememberedRequest> requests_;
   std::deque<std::pair<absl::Time, std::string>> request_order_;
   absl::flat_hash_map<SessionId, std::string> session_request_ids_;
-  std::deque<Event> history_;
+  EventHistory history_;
   uint64_t last_seq_ = 0;
   struct EventSub {
     std::shared_ptr<EventStream> stream;

@@ -475,10 +475,12 @@ ServerUnaryReactor* SessionServiceImpl::CreateSession(CallbackServerContext* ctx
     if (!s.ok()) return ToGrpcStatus(s);
     const SessionId created = router_.FindRequest(request->request_id())->session;
     *response->mutable_session() = *router_.SessionProto(created);
-    LogDebug("session created", {{"session", created.value()},
-                                 {"queue", request->queue_id()},
-                                 {"channel", request->channel_id()},
-                                 {"customer", request->customer().id()}});
+    if (LogEnabled(v1::LOG_LEVEL_DEBUG)) {  // the fields' strings are built before Log looks
+      LogDebug("session created", {{"session", created.value()},
+                                   {"queue", request->queue_id()},
+                                   {"channel", request->channel_id()},
+                                   {"customer", request->customer().id()}});
+    }
     return grpc::Status::OK;
   });
 }

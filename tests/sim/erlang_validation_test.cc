@@ -16,7 +16,7 @@
 // At these sizes the 95 % intervals are narrower than the 2 % tolerance (checked) (see docs/SIMULATION.md,
 // which also says how they were chosen), so a 2 % disagreement is a real one. The comparison
 // is deterministic (fixed seeds). OMNIROUTE_SIM_VALIDATION_SCALE (a factor on the sizes, e.g.
-// 0.02 under the sanitizers) scales the run down and widens the tolerance by 1/sqrt(scale),
+// 0.005 under the sanitizers) scales the run down and widens the tolerance by 1/sqrt(scale),
 // as the statistical error grows.
 
 #include <cmath>
