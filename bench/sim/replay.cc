@@ -398,15 +398,23 @@ absl::StatusOr<ReplayResult> RunReplay(const Recording& recording, const v1::Sce
   std::vector<EngineerInfo> engineers;
   for (const EngineerId& id : engine.ListEngineers()) engineers.push_back(*engine.GetEngineer(id));
 
-  // Every queue the recording knows (their thresholds), and each engineer's group.
+  // Every queue the recording knows, once each, in its last recorded configuration (for the
+  // thresholds, the what-if's scope and the change report), and each engineer's group.
   std::vector<QueueConfig> all_queues = queues;
+  absl::flat_hash_map<std::string, size_t> queue_slot;
+  for (size_t i = 0; i < all_queues.size(); ++i) queue_slot[all_queues[i].id.value()] = i;
   absl::flat_hash_map<std::string, std::string> recorded_group;
   for (const EngineerInfo& e : engineers) {
     recorded_group[e.config.id.value()] = GroupOfConfig(e.config);
   }
   for (const durability::JournalEntry& entry : recording.entries) {
     if (const auto* q = std::get_if<UpsertQueue>(&entry.command)) {
-      all_queues.push_back(q->config);
+      auto [it, added] = queue_slot.try_emplace(q->config.id.value(), all_queues.size());
+      if (added) {
+        all_queues.push_back(q->config);
+      } else {
+        all_queues[it->second] = q->config;
+      }
     } else if (const auto* e = std::get_if<UpsertEngineer>(&entry.command)) {
       recorded_group.try_emplace(e->config.id.value(), GroupOfConfig(e->config));
     }
@@ -454,10 +462,7 @@ absl::StatusOr<ReplayResult> RunReplay(const Recording& recording, const v1::Sce
     v1::Scenario probe;
     for (const ChannelSpec& c : channels) *probe.add_channels() = daemon::ChannelToProto(c);
     for (const QueueConfig& q : all_queues) {
-      if (!redefined.contains(q.id.value())) {
-        *probe.add_queues() = daemon::QueueToProto(q);
-        redefined.insert(q.id.value());  // the last recorded configuration only once
-      }
+      if (!redefined.contains(q.id.value())) *probe.add_queues() = daemon::QueueToProto(q);
     }
     const int recorded_queue_count = probe.queues_size();
     probe.MergeFrom(*what_if);
@@ -491,10 +496,8 @@ absl::StatusOr<ReplayResult> RunReplay(const Recording& recording, const v1::Sce
       if (in_what_if) changed_queues.push_back(q);
     }
     for (const QueueConfig& q : changed_queues) {
-      const QueueConfig* before = nullptr;
-      for (const QueueConfig& r : all_queues) {
-        if (r.id == q.id) before = &r;  // the last recorded configuration
-      }
+      auto slot = queue_slot.find(q.id.value());
+      const QueueConfig* before = slot == queue_slot.end() ? nullptr : &all_queues[slot->second];
       DescribeQueueChange(before, q, &result.changes);
       replaced_queues.insert(q.id.value());
     }

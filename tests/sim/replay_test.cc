@@ -10,9 +10,11 @@
 
 #include "bench/sim/replay.h"
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -253,6 +255,33 @@ TEST_F(ReplayTest, AQueueOfTheWhatIfReplacesTheRecordedOne) {
   ASSERT_NE(recorded, nullptr);
   ASSERT_NE(FindQueue(summary, "billing"), nullptr);
   EXPECT_LT(FindQueue(summary, "billing")->asa_seconds.mean, recorded->asa_seconds);
+}
+
+TEST_F(ReplayTest, AQueueReconfiguredDuringTheDayIsMeasuredByItsLastConfiguration) {
+  absl::StatusOr<Recording> recording = ReadRecording(dir_.path());
+  ASSERT_TRUE(recording.ok()) << recording.status();
+  const ReplayResult before = Replay(nullptr, 1);
+  // The billing queue's service-level threshold lowered to 1 s right after its creation.
+  auto it = std::find_if(recording->entries.begin(), recording->entries.end(), [](const auto& e) {
+    const auto* q = std::get_if<UpsertQueue>(&e.command);
+    return q != nullptr && q->config.id.value() == "billing";
+  });
+  ASSERT_NE(it, recording->entries.end());
+  durability::JournalEntry tighter = *it;
+  std::get<UpsertQueue>(tighter.command).config.service_level_threshold = absl::Seconds(1);
+  recording->entries.insert(it + 1, tighter);
+  absl::StatusOr<ReplayResult> after =
+      RunReplay(*recording, nullptr, ReplayOptions{.replications = 1, .threads = 1});
+  ASSERT_TRUE(after.ok()) << after.status();
+  auto billing = [](const ReplicationMetrics& m) {
+    for (const QueueFigures& q : m.queues) {
+      if (q.queue == "billing") return q;
+    }
+    return QueueFigures();
+  };
+  EXPECT_EQ(billing(after->recorded).counts.offered, billing(before.recorded).counts.offered);
+  EXPECT_LT(billing(after->recorded).counts.answered_within_threshold,
+            billing(before.recorded).counts.answered_within_threshold);
 }
 
 TEST_F(ReplayTest, StartsFromTheSnapshotWhenTheJournalWasTruncated) {
