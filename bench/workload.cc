@@ -635,7 +635,7 @@ void Workload::MakeCentre() {
       c.overflow_after = absl::Minutes(4);
       c.overflow_queue = queue_ids_[(q + 13) % queues];
     }
-    c.tag_rules.push_back({std::string(kRiskTag), 50, Requirement{}});
+    c.tag_rules.push_back({.tag = std::string(kRiskTag), .priority_boost = 50});
     queue_configs_.push_back(std::move(c));
   }
 

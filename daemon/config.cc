@@ -1,6 +1,7 @@
 #include "daemon/config.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
@@ -313,6 +314,239 @@ v1::DaemonConfig DemoConfig() {
 // ---------------------------------------------------------------------------------------------
 // Resolving
 
+namespace {
+
+absl::StatusOr<double> DoubleInRange(absl::string_view field, bool has, double value,
+                                     double default_value, double lo, double hi) {
+  if (!has) return default_value;
+  if (!std::isfinite(value) || value < lo || value > hi) {
+    return Invalid(field, absl::StrCat(value, " is outside ", lo, "..", hi));
+  }
+  return value;
+}
+
+// customer_directory, ranking, devices and intent_routes into `out`.
+absl::Status ResolveServiceModel(const v1::DaemonConfig& config, const DaemonSettings& defaults,
+                                 DaemonSettings& out) {
+  const v1::CustomerDirectorySettings& dir = config.customer_directory();
+  {
+    absl::StatusOr<int64_t> v = NumberInRange<int64_t>(
+        "customer_directory.cache_bytes", dir.has_cache_bytes(), dir.cache_bytes(),
+        defaults.directory_cache_bytes, int64_t{1} << 20, int64_t{1} << 40);
+    if (!v.ok()) return v.status();
+    out.directory_cache_bytes = *v;
+  }
+  out.directory_sync_writes = !dir.has_sync_writes() || dir.sync_writes();
+  if (dir.has_id_prefix()) {
+    if (dir.id_prefix().size() > 32) {
+      return Invalid("customer_directory.id_prefix", "longer than 32 characters");
+    }
+    if (!dir.id_prefix().empty()) {
+      if (absl::Status st = ValidateName("customer_directory.id_prefix", dir.id_prefix());
+          !st.ok()) {
+        return st;
+      }
+    }
+    out.customer_id_prefix = dir.id_prefix();
+  }
+  if (dir.rating_tags_size() > 0) {
+    if (dir.rating_tags_size() > 64) {
+      return Invalid("customer_directory.rating_tags", "more than 64 tags");
+    }
+    out.rating_tags.clear();
+    for (int i = 0; i < dir.rating_tags_size(); ++i) {
+      const std::string& tag = dir.rating_tags(i);
+      const std::string field = absl::StrCat("customer_directory.rating_tags[", i, "]");
+      if (tag.empty() || tag.size() > 64) return Invalid(field, "must be 1..64 characters");
+      for (char c : tag) {
+        if (c < 0x21 || c > 0x7e) return Invalid(field, "printable ASCII without spaces only");
+      }
+      out.rating_tags.push_back(tag);
+    }
+    if (absl::Status st = CheckUnique("customer_directory.rating_tags", "tag", out.rating_tags);
+        !st.ok()) {
+      return st;
+    }
+  }
+  {
+    absl::StatusOr<int> v = IntInRange("customer_directory.threads", dir.has_threads(),
+                                       dir.threads(), defaults.directory_threads, 1, 64);
+    if (!v.ok()) return v.status();
+    out.directory_threads = *v;
+  }
+
+  const v1::RankingSettings& r = config.ranking();
+  out.ranking_enabled = !r.has_enabled() || r.enabled();
+  {
+    absl::StatusOr<int> v = IntInRange("ranking.min_ratings", r.has_min_ratings(),
+                                       r.min_ratings(), defaults.ranking_min_ratings, 0, 1000000);
+    if (!v.ok()) return v.status();
+    out.ranking_min_ratings = *v;
+  }
+  directory::RankingPolicy& policy = out.ranking;
+  const directory::RankingPolicy& d = defaults.ranking;
+#define OMNIROUTE_RANKING_DOUBLE(name, proto_name, hi)                                          \
+  {                                                                                            \
+    absl::StatusOr<double> v = DoubleInRange("ranking." #proto_name, r.has_##proto_name(),     \
+                                             r.proto_name(), d.name, 0, hi);                   \
+    if (!v.ok()) return v.status();                                                            \
+    policy.name = *v;                                                                          \
+  }
+  OMNIROUTE_RANKING_DOUBLE(good_rating_weight, good_rating_weight, 1e6)
+  OMNIROUTE_RANKING_DOUBLE(favourite_weight, favourite_weight, 1e6)
+  OMNIROUTE_RANKING_DOUBLE(tip_rate_weight, tip_rate_weight, 1e6)
+  OMNIROUTE_RANKING_DOUBLE(handled_weight, handled_weight, 1e6)
+  OMNIROUTE_RANKING_DOUBLE(prior_weight, prior_weight, 1e6)
+  OMNIROUTE_RANKING_DOUBLE(prior_good_rate, prior_good_rate, 1)
+  OMNIROUTE_RANKING_DOUBLE(prior_tip_rate, prior_tip_rate, 1)
+#undef OMNIROUTE_RANKING_DOUBLE
+  if (r.has_core_points()) policy.core = r.core_points();
+  if (r.has_elite_points()) policy.elite = r.elite_points();
+  if (r.has_expert_points()) policy.expert = r.expert_points();
+  if (r.has_master_points()) policy.master = r.master_points();
+  if (r.has_demotion_margin()) policy.demotion_margin = r.demotion_margin();
+  if (r.has_favourites_cap()) policy.favourites_cap = r.favourites_cap();
+  if (r.has_handled_cap()) policy.handled_cap = r.handled_cap();
+  if (absl::Status st = directory::ValidateRankingPolicy(policy); !st.ok()) {
+    // The policy names its fields "ranking.<field>"; the thresholds are "<tier>_points" here.
+    std::string message(st.message());
+    for (absl::string_view tier : {"core", "elite", "expert", "master"}) {
+      absl::StrReplaceAll({{absl::StrCat("ranking.", tier, ":"),
+                            absl::StrCat("ranking.", tier, "_points:")},
+                           {absl::StrCat("ranking.", tier, " "),
+                            absl::StrCat("ranking.", tier, "_points ")}},
+                          &message);
+    }
+    return absl::InvalidArgumentError(message);
+  }
+
+  const v1::DeviceSettings& dev = config.devices();
+  DeviceRouting& devices = out.devices;
+  if (!dev.channel_id().empty()) {
+    if (absl::Status st = ValidateName("devices.channel_id", dev.channel_id()); !st.ok()) {
+      return st;
+    }
+    devices.channel = ChannelId(dev.channel_id());
+  }
+  if (!dev.queue_id().empty()) {
+    if (absl::Status st = ValidateName("devices.queue_id", dev.queue_id()); !st.ok()) return st;
+    devices.queue = QueueId(dev.queue_id());
+  }
+  std::array<bool, 5> seen_severity{};
+  for (int i = 0; i < dev.severity_priorities_size(); ++i) {
+    const v1::SeverityPriority& sp = dev.severity_priorities(i);
+    const std::string field = absl::StrCat("devices.severity_priorities[", i, "]");
+    if (sp.severity() <= v1::DEVICE_ALERT_SEVERITY_UNSPECIFIED ||
+        sp.severity() > v1::DEVICE_ALERT_SEVERITY_CRITICAL) {
+      return Invalid(absl::StrCat(field, ".severity"), "required (LOW..CRITICAL)");
+    }
+    if (seen_severity[sp.severity()]) {
+      return Invalid(absl::StrCat(field, ".severity"),
+                     absl::StrCat(v1::DeviceAlertSeverity_Name(sp.severity()), " listed twice"));
+    }
+    seen_severity[sp.severity()] = true;
+    if (sp.priority() < 0 || sp.priority() > 1000) {
+      return Invalid(absl::StrCat(field, ".priority"),
+                     absl::StrCat(sp.priority(), " is outside 0..1000"));
+    }
+    devices.severity_priority[sp.severity()] = sp.priority();
+  }
+  if (dev.fault_codes_size() > 10000) return Invalid("devices.fault_codes", "more than 10000");
+  std::vector<std::string> codes;
+  for (int i = 0; i < dev.fault_codes_size(); ++i) {
+    const v1::FaultCodeRoute& fr = dev.fault_codes(i);
+    const std::string field = absl::StrCat("devices.fault_codes[", i, "]");
+    FaultCodeRoute route;
+    std::string code = fr.fault_code();
+    codes.push_back(code);
+    if (!code.empty() && code.back() == '*') {
+      route.prefix = true;
+      code.pop_back();
+    }
+    if (!route.prefix || !code.empty()) {
+      if (absl::Status st = ValidateFaultCode(absl::StrCat(field, ".fault_code"), code);
+          !st.ok()) {
+        return st;
+      }
+    }
+    route.code = std::move(code);
+    if (!fr.queue_id().empty()) {
+      if (absl::Status st = ValidateName(absl::StrCat(field, ".queue_id"), fr.queue_id());
+          !st.ok()) {
+        return st;
+      }
+      route.queue = QueueId(fr.queue_id());
+    }
+    for (int j = 0; j < fr.requirements_size(); ++j) {
+      const v1::Requirement& req = fr.requirements(j);
+      const std::string rf = absl::StrCat(field, ".requirements[", j, "]");
+      if (absl::Status st = ValidateName(absl::StrCat(rf, ".skill_id"), req.skill_id());
+          !st.ok()) {
+        return st;
+      }
+      if (req.min_level() < 1 || req.min_level() > 5) {
+        return Invalid(absl::StrCat(rf, ".min_level"),
+                       absl::StrCat(req.min_level(), " is outside 1..5"));
+      }
+      route.requirements.push_back(Requirement{SkillId(req.skill_id()), req.min_level()});
+    }
+    if (fr.intent().size() > 256) {
+      return Invalid(absl::StrCat(field, ".intent"), "longer than 256 characters");
+    }
+    route.intent = fr.intent();
+    devices.routes.push_back(std::move(route));
+  }
+  if (absl::Status st = CheckUnique("devices.fault_codes", "fault code", codes); !st.ok()) {
+    return st;
+  }
+
+  if (config.intent_routes_size() > 10000) return Invalid("intent_routes", "more than 10000");
+  for (int i = 0; i < config.intent_routes_size(); ++i) {
+    const v1::IntentRoute& route = config.intent_routes(i);
+    const std::string field = absl::StrCat("intent_routes[", i, "]");
+    if (route.intent().empty() || route.intent().size() > 256) {
+      return Invalid(absl::StrCat(field, ".intent"), "must be 1..256 characters");
+    }
+    if (absl::Status st = ValidateName(absl::StrCat(field, ".queue_id"), route.queue_id());
+        !st.ok()) {
+      return st;
+    }
+    if (!out.intent_routes.emplace(route.intent(), QueueId(route.queue_id())).second) {
+      return Invalid(absl::StrCat(field, ".intent"),
+                     absl::StrCat("\"", route.intent(), "\" listed twice"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ValidateFaultCode(absl::string_view field, absl::string_view code) {
+  if (code.empty() || code.size() > 64) return Invalid(field, "must be 1..64 characters");
+  for (char c : code) {
+    if (!(absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' ||
+          c == '-' || c == ':' || c == '/')) {
+      return Invalid(field, "only A-Z a-z 0-9 . _ - : / are allowed");
+    }
+  }
+  return absl::OkStatus();
+}
+
+const FaultCodeRoute* DeviceRouting::Match(absl::string_view code) const {
+  const FaultCodeRoute* best = nullptr;
+  for (const FaultCodeRoute& route : routes) {
+    if (!route.prefix) {
+      if (route.code == code) return &route;
+      continue;
+    }
+    if (absl::StartsWith(code, route.code) &&
+        (best == nullptr || route.code.size() > best->code.size())) {
+      best = &route;
+    }
+  }
+  return best;
+}
+
 absl::StatusOr<DaemonSettings> ResolveConfig(const v1::DaemonConfig& config,
                                              absl::string_view source) {
   const DaemonSettings defaults;  // its member initializers are config.proto's defaults
@@ -478,6 +712,7 @@ absl::StatusOr<DaemonSettings> ResolveConfig(const v1::DaemonConfig& config,
   }
   if (absl::Status s = CheckUnique("agents", "agent", ids); !s.ok()) return s;
 
+  if (absl::Status s = ResolveServiceModel(config, defaults, out); !s.ok()) return s;
   return out;
 }
 

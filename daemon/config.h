@@ -15,18 +15,21 @@
 #ifndef OMNIROUTE_DAEMON_CONFIG_H_
 #define OMNIROUTE_DAEMON_CONFIG_H_
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "google/protobuf/message.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "omniroute/channel.h"
+#include "omniroute/directory/ranking.h"
 #include "omniroute/engine.h"
 #include "omniroute/engineer.h"
 #include "omniroute/event.h"
@@ -34,6 +37,28 @@
 #include "omniroute/v1/config.pb.h"
 
 namespace omniroute::daemon {
+
+// One row of the device fault-code table (devices.fault_codes).
+struct FaultCodeRoute {
+  std::string code;     // without the trailing '*' of a prefix
+  bool prefix = false;  // "E4*": every code starting with "E4"
+  QueueId queue;        // empty: DeviceRouting::queue
+  std::vector<Requirement> requirements;
+  std::string intent;   // empty: "device-fault:<code>"
+};
+
+// devices.*, resolved.
+struct DeviceRouting {
+  ChannelId channel = ChannelId("iot_alert");
+  QueueId queue;  // empty: only alerts a route sends to a queue are accepted
+  // Priority by DeviceAlertSeverity value (index 0 unused).
+  std::array<int, 5> severity_priority = {0, 100, 300, 600, 900};
+  std::vector<FaultCodeRoute> routes;
+
+  // The route for `code`: an exact code first, then the longest matching prefix; nullptr if
+  // none matches.
+  const FaultCodeRoute* Match(absl::string_view code) const;
+};
 
 // What `DaemonSettings::source` says when the embedded demo configuration is in use.
 inline constexpr absl::string_view kDemoConfigSource = "embedded demo configuration";
@@ -70,6 +95,20 @@ struct DaemonSettings {
   std::vector<QueueConfig> queues;
   std::vector<EngineerConfig> agents;
   std::string source;  // "embedded demo configuration" or the file path, for logs
+  // customer_directory.*
+  int64_t directory_cache_bytes = int64_t{256} << 20;
+  bool directory_sync_writes = true;
+  std::string customer_id_prefix = "cust-";
+  std::vector<std::string> rating_tags = {"patient", "expert",   "fast",
+                                          "friendly", "clear", "solved-first-time"};
+  int directory_threads = 4;
+  // ranking.*
+  bool ranking_enabled = true;
+  int ranking_min_ratings = 5;
+  directory::RankingPolicy ranking;
+  // devices.*, intent_routes
+  DeviceRouting devices;
+  absl::flat_hash_map<std::string, QueueId> intent_routes;
 };
 
 // Strict protobuf text format parse of any message (google::protobuf::TextFormat::Parser) into
@@ -121,6 +160,9 @@ absl::Status ApplyStartupObjects(const DaemonSettings& settings, Engine& engine,
 // The same through `apply` (the daemon's, which journals each command).
 absl::Status ApplyStartupObjects(const DaemonSettings& settings,
                                  const std::function<absl::Status(const Command&)>& apply);
+
+// A device fault code: 1..64 of A-Z a-z 0-9 . _ - : /. INVALID_ARGUMENT naming `field`.
+absl::Status ValidateFaultCode(absl::string_view field, absl::string_view code);
 
 // The command line. No arguments: the embedded demo configuration. Flags (both `--flag=value`
 // and `--flag value`): --config=PATH (a DaemonConfig textproto; replaces the demo config),

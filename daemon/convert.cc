@@ -21,6 +21,7 @@ static_assert(static_cast<int>(Presence::kOffline) == v1::PRESENCE_OFFLINE);
 static_assert(static_cast<int>(Presence::kWrapUp) == v1::PRESENCE_WRAP_UP);
 static_assert(static_cast<int>(SessionState::kBot) == v1::SESSION_STATE_BOT);
 static_assert(static_cast<int>(SessionState::kOverflowed) == v1::SESSION_STATE_OVERFLOWED);
+static_assert(static_cast<int>(SessionState::kScheduled) == v1::SESSION_STATE_SCHEDULED);
 static_assert(static_cast<int>(RoutingStage::kPreferred) == v1::ROUTING_STAGE_PREFERRED);
 static_assert(static_cast<int>(RoutingStage::kQueue) == v1::ROUTING_STAGE_QUEUE);
 static_assert(static_cast<int>(RelaxAction::kLowerLevel) == v1::RELAX_ACTION_LOWER_LEVEL);
@@ -30,10 +31,19 @@ static_assert(static_cast<int>(DeliveryMode::kGrab) == v1::DELIVERY_MODE_GRAB);
 static_assert(static_cast<int>(EventType::kChannelUpserted) == v1::EVENT_TYPE_CHANNEL_UPSERTED);
 static_assert(static_cast<int>(EventType::kSessionCancelled) ==
               v1::EVENT_TYPE_SESSION_CANCELLED);
+static_assert(static_cast<int>(EventType::kEngineerRankChanged) ==
+              v1::EVENT_TYPE_AGENT_RANK_CHANGED);
+static_assert(static_cast<int>(EventType::kSessionWindowOpened) ==
+              v1::EVENT_TYPE_SESSION_WINDOW_OPENED);
+static_assert(static_cast<int>(EventType::kCallbackRequested) ==
+              v1::EVENT_TYPE_CALLBACK_REQUESTED);
 static_assert(static_cast<int>(Decider::kNone) == v1::DECIDER_UNSPECIFIED);
 static_assert(static_cast<int>(Decider::kSessionOrder) == v1::DECIDER_SESSION_ORDER);
 
 constexpr int64_t kMaxProtoDurationSeconds = 315'576'000'000;  // google/protobuf/duration.proto
+// google/protobuf/timestamp.proto: 0001-01-01T00:00:00Z .. 9999-12-31T23:59:59.999999999Z.
+constexpr int64_t kMinProtoTimestampSeconds = -62'135'596'800;
+constexpr int64_t kMaxProtoTimestampSeconds = 253'402'300'799;
 
 absl::Status Invalid(absl::string_view field, absl::string_view problem) {
   return absl::InvalidArgumentError(absl::StrCat(field, ": ", problem));
@@ -120,6 +130,19 @@ void CustomerToProto(const CustomerSnapshot& c, v1::Customer* out) {
 }
 
 bool IsFinite(absl::Time t) { return t != absl::InfiniteFuture() && t != absl::InfinitePast(); }
+
+// A Timestamp field that must be set and well formed; truncated to microseconds.
+absl::StatusOr<absl::Time> RequiredTime(absl::string_view field, bool has,
+                                        const pb::Timestamp& t) {
+  if (!has) return Invalid(field, "required");
+  if (t.seconds() < kMinProtoTimestampSeconds || t.seconds() > kMaxProtoTimestampSeconds ||
+      t.nanos() < 0 || t.nanos() > 999'999'999) {
+    return Invalid(field, "not a valid Timestamp (seconds 0001-01-01..9999-12-31, nanos "
+                          "0..999999999)");
+  }
+  // The router works in microseconds: finer parts are truncated (towards the past).
+  return absl::FromUnixMicros(absl::ToUnixMicros(TimeFromProto(t)));
+}
 
 void SetTime(absl::Time t, pb::Timestamp* out) { *out = TimeToProto(t); }
 
@@ -381,13 +404,30 @@ absl::StatusOr<QueueConfig> QueueFromProto(const v1::Queue& q, absl::string_view
   for (const v1::ChannelLimit& l : q.channel_limits()) {
     c.channel_limits.push_back(ChannelLimit{ChannelId(l.channel_id()), l.max_waiting()});
   }
-  for (const v1::TagRule& t : q.tag_rules()) {
+  for (int i = 0; i < q.tag_rules_size(); ++i) {
+    const v1::TagRule& t = q.tag_rules(i);
+    const std::string f = Path(field, "tag_rules", i);
+    if (t.tag().empty() && t.min_vip_level() == 0 && t.language().empty()) {
+      return Invalid(f, "needs a tag, min_vip_level or language");
+    }
+    if (absl::Status s = CheckEnum(Path(f, "min_tier"), t.min_tier(), &v1::AgentTier_IsValid,
+                                   true);
+        !s.ok()) {
+      return s;
+    }
     TagRule rule;
+    rule.name = t.name();
     rule.tag = t.tag();
+    rule.min_vip_level = t.min_vip_level();
+    rule.language = t.language();
     rule.priority_boost = t.priority_boost();
     if (t.has_requirement()) rule.requirement = RequirementFromProto(t.requirement());
+    if (t.min_tier() != v1::AGENT_TIER_UNSPECIFIED) {
+      rule.min_tier = static_cast<Tier>(t.min_tier());
+    }
     c.tag_rules.push_back(std::move(rule));
   }
+  if (q.has_appointment_priority()) c.appointment_priority = q.appointment_priority();
 
   if (!q.strategy().empty()) c.strategy = q.strategy();
 
@@ -454,6 +494,18 @@ absl::StatusOr<CreateSession> CreateSessionFromProto(const v1::CreateSessionRequ
   for (const v1::Attribute& attr : r.attributes()) c.attributes.emplace_back(attr.key(), attr.value());
   c.intent = r.intent();
   c.start_in_bot = r.start_in_bot();
+  if (r.has_appointment()) {
+    const v1::Appointment& a = r.appointment();
+    absl::StatusOr<absl::Time> start =
+        RequiredTime("appointment.start_time", a.has_start_time(), a.start_time());
+    if (!start.ok()) return start.status();
+    absl::StatusOr<absl::Time> end =
+        RequiredTime("appointment.end_time", a.has_end_time(), a.end_time());
+    if (!end.ok()) return end.status();
+    if (*end <= *start) return Invalid("appointment.end_time", "must be after start_time");
+    c.window_start = *start;
+    c.window_end = *end;
+  }
   return c;
 }
 
@@ -559,6 +611,13 @@ absl::StatusOr<EndWrapUp> EndWrapUpFromProto(const v1::EndWrapUpRequest& r) {
   return EndWrapUp{*id, EngineerId(r.agent_id())};
 }
 
+absl::StatusOr<RequestCallback> RequestCallbackFromProto(const v1::RequestCallbackRequest& r) {
+  absl::StatusOr<SessionId> id = ParseSessionId("session_id", r.session_id());
+  if (!id.ok()) return id.status();
+  if (r.callback_number().empty()) return Invalid("callback_number", "required");
+  return RequestCallback{*id, r.callback_number()};
+}
+
 // ---------------------------------------------------------------------------------------------
 // engine -> proto
 
@@ -613,7 +672,12 @@ v1::Queue QueueToProto(const QueueConfig& c) {
     if (!(t.requirement == Requirement{})) {
       RequirementToProto(t.requirement, rule->mutable_requirement());
     }
+    rule->set_name(t.name);
+    rule->set_min_vip_level(t.min_vip_level);
+    rule->set_language(t.language);
+    if (t.min_tier.has_value()) rule->set_min_tier(TierToProto(*t.min_tier));
   }
+  out.set_appointment_priority(c.appointment_priority);
   out.set_strategy(c.strategy);
   out.set_delivery_mode(static_cast<v1::DeliveryMode>(c.delivery));
   *out.mutable_offer_timeout() = DurationToProto(c.offer_timeout);
@@ -707,8 +771,8 @@ v1::Session SessionToProto(const SessionInfo& s) {
   out.set_stage(RoutingStageToProto(s.stage));
   out.set_relaxation_step(s.relaxation_step);
   if (IsFinite(s.created_at)) SetTime(s.created_at, out.mutable_create_time());
-  // A BOT session has not entered a queue yet: no wait start.
-  if (s.state != SessionState::kBot) {
+  // A BOT or SCHEDULED session has not entered a queue yet: no wait start.
+  if (s.state != SessionState::kBot && s.state != SessionState::kScheduled) {
     if (IsFinite(s.waiting_since)) SetTime(s.waiting_since, out.mutable_wait_start_time());
     if (IsFinite(s.queue_entered_at)) {
       SetTime(s.queue_entered_at, out.mutable_queue_enter_time());
@@ -719,6 +783,17 @@ v1::Session SessionToProto(const SessionInfo& s) {
   for (const EngineerId& e : s.declined_by) out.add_declined_agent_ids(e.value());
   if (s.deadline && IsFinite(*s.deadline)) {
     SetTime(*s.deadline, out.mutable_deadline_time());
+  }
+  if (IsFinite(s.window_start) && IsFinite(s.window_end)) {
+    v1::Appointment* a = out.mutable_appointment();
+    SetTime(s.window_start, a->mutable_start_time());
+    SetTime(s.window_end, a->mutable_end_time());
+  }
+  out.set_callback_number(s.callback_number);
+  if (s.min_tier.has_value()) out.set_min_tier(TierToProto(*s.min_tier));
+  for (const std::string& rule : s.rules_applied) out.add_rules_applied(rule);
+  if (s.assigned_at.has_value() && IsFinite(*s.assigned_at)) {
+    SetTime(*s.assigned_at, out.mutable_assign_time());
   }
   return out;
 }
@@ -745,6 +820,7 @@ v1::RoutingReason RoutingReasonToProto(const RoutingReason& r) {
     *out.mutable_waited() = DurationToProto(r.waited);
   }
   out.set_runner_up_session_id(SessionIdToString(r.runner_up_session));
+  for (const std::string& rule : r.rules) out.add_rules(rule);
   return out;
 }
 
@@ -763,7 +839,23 @@ v1::Event EventToProto(const Event& e) {
   out.set_detail(e.detail);
   if (e.has_reason) *out.mutable_reason() = RoutingReasonToProto(e.reason);
   if (IsFinite(e.deadline)) SetTime(e.deadline, out.mutable_deadline_time());
+  if (e.type == EventType::kEngineerRankChanged) {
+    out.set_tier(TierToProto(e.tier));
+    out.set_previous_tier(TierToProto(e.previous_tier));
+    out.set_score(e.score);
+  }
   return out;
+}
+
+void MarkCallbackOffer(v1::Offer* offer) {
+  const std::string& number = offer->session().callback_number();
+  if (number.empty()) {
+    offer->clear_outbound_callback();
+    offer->clear_callback_number();
+    return;
+  }
+  offer->set_outbound_callback(true);
+  offer->set_callback_number(number);
 }
 
 }  // namespace omniroute::daemon

@@ -11,12 +11,14 @@
 // check (name rules, ranges, lengths, existence) to the engine. Errors are INVALID_ARGUMENT
 // with a message starting with the proto field path ("queue.relaxation_steps[1].action: ...").
 //
-// engine -> proto: infinite engine times become unset Timestamps; a `SessionInfo` in BOT has
-// no wait start; non-session events carry no session state, non-presence events no presence.
+// engine -> proto: infinite engine times become unset Timestamps; a `SessionInfo` in BOT or
+// SCHEDULED has no wait start; non-session events carry no session state, non-presence events
+// no presence, non-rank events no tier, previous tier or score.
 //
-// Daemon-only request fields (CreateSessionRequest.request_id, TransferSessionRequest
-// .from_agent_id, the offer answers' offer_id, Session.request_id) are not part of the engine
-// command; the daemon handles them around the command (see ParseOfferId).
+// Daemon-only request fields (CreateSessionRequest.request_id and .customer_handle,
+// TransferSessionRequest.from_agent_id, the offer answers' offer_id, Session.request_id) are
+// not part of the engine command; the daemon handles them around the command (see
+// ParseOfferId).
 
 #ifndef OMNIROUTE_DAEMON_CONVERT_H_
 #define OMNIROUTE_DAEMON_CONVERT_H_
@@ -115,6 +117,10 @@ absl::StatusOr<AcceptOffer> AcceptOfferFromProto(const v1::AcceptOfferRequest& r
 absl::StatusOr<RejectOffer> RejectOfferFromProto(const v1::RejectOfferRequest& request);
 absl::StatusOr<ClaimOffer> ClaimOfferFromProto(const v1::ClaimOfferRequest& request);
 absl::StatusOr<EndWrapUp> EndWrapUpFromProto(const v1::EndWrapUpRequest& request);
+// Checks `session_id` and that `callback_number` is given; its characters and length are the
+// engine's to check (its errors name "number": rename it to "callback_number").
+absl::StatusOr<RequestCallback> RequestCallbackFromProto(
+    const v1::RequestCallbackRequest& request);
 
 // ---------------------------------------------------------------------------------------------
 // engine -> proto. Every Duration is set (a zero span is a set 0s, not "unset"), optional
@@ -136,6 +142,11 @@ v1::AgentStatus AgentStatusToProto(const EngineerInfo& info);
 v1::Session SessionToProto(const SessionInfo& info);  // request_id left empty
 v1::RoutingReason RoutingReasonToProto(const RoutingReason& reason);
 v1::Event EventToProto(const Event& event);
+
+// An offer of a callback session (`session.callback_number` set, see RequestCallback) is an
+// outbound call: sets `outbound_callback` and `callback_number` from the offer's `session`;
+// leaves them unset otherwise. The Router calls it on every offer it builds with its session.
+void MarkCallbackOffer(v1::Offer* offer);
 
 }  // namespace omniroute::daemon
 

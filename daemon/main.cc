@@ -18,6 +18,8 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "daemon/config.h"
+#include "daemon/customer_service.h"
+#include "daemon/customers.h"
 #include "daemon/log.h"
 #include "daemon/router.h"
 #include "daemon/services.h"
@@ -79,6 +81,10 @@ int Run(int argc, char** argv) {
   }
 
   Router router(*settings);
+  // The customer directory: opened by Init once the data directory is locked (the recovery's
+  // replay records the history into it).
+  Customers customers(router, router.settings());
+  router.SetObserver(&customers);
   if (absl::Status s = router.Init(); !s.ok()) {
     if (router.startup_objects_refused()) {
       LogError("configuration refused by the engine",
@@ -92,10 +98,20 @@ int Run(int argc, char** argv) {
     return 1;
   }
 
+  if (absl::Status s = customers.Start(); !s.ok()) {
+    LogError("cannot start: the customer directory cannot be read",
+             {{"data_dir", settings->data_dir},
+              {"code", absl::StatusCodeToString(s.code())},
+              {"error", std::string(s.message())}});
+    return 1;
+  }
+
   AdminServiceImpl admin(router);
-  SessionServiceImpl sessions(router);
+  SessionServiceImpl sessions(router, &customers);
   AgentServiceImpl agents(router);
   EventServiceImpl events(router);
+  CustomerServiceImpl customer_service(customers);
+  DeviceServiceImpl device_service(customers);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -112,6 +128,8 @@ int Run(int argc, char** argv) {
   builder.RegisterService(&sessions);
   builder.RegisterService(&agents);
   builder.RegisterService(&events);
+  builder.RegisterService(&customer_service);
+  builder.RegisterService(&device_service);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || bound_port == 0) {
     LogError("cannot listen (address in use or not available)",
@@ -122,7 +140,8 @@ int Run(int argc, char** argv) {
   server->GetHealthCheckService()->SetServingStatus(true);
   for (const char* service :
        {"omniroute.v1.AdminService", "omniroute.v1.SessionService",
-        "omniroute.v1.AgentService", "omniroute.v1.EventService"}) {
+        "omniroute.v1.AgentService", "omniroute.v1.EventService",
+        "omniroute.v1.CustomerService", "omniroute.v1.DeviceService"}) {
     server->GetHealthCheckService()->SetServingStatus(service, true);
   }
 
@@ -153,6 +172,7 @@ int Run(int argc, char** argv) {
   }
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(250));
   router.Stop();
+  customers.Stop();
   LogInfo("omnirouted stopped", {{"signal", sig}});
   return 0;
 }

@@ -126,6 +126,26 @@ class EventHistory {
   size_t head_ = 0;  // the oldest, once full
 };
 
+// What the daemon builds around the engine (the customer directory) follows the engine's
+// events through this interface. Every method runs on the engine thread (or, during Init's
+// recovery, on the thread running Init) and must not block on anything but brief local work.
+class RouterObserver {
+ public:
+  virtual ~RouterObserver() = default;
+  // Init, before the state is recovered (with the data directory locked, when durable). An
+  // error fails Init.
+  virtual absl::Status BeforeRecovery() = 0;
+  // Every engine event, in order, after the engine produced it; also the events replayed
+  // from the journal at recovery (`replaying` true), which may repeat what was observed
+  // before a restart.
+  virtual void OnEvent(const Event& event, bool replaying) = 0;
+  // The current batch is durable; called before its answers are delivered.
+  virtual void OnCommit() = 0;
+  // A snapshot is about to be taken: after it, the journal before it may be removed, so what
+  // was derived from the events so far must be durable when this returns.
+  virtual void BeforeSnapshot() = 0;
+};
+
 class Router {
  public:
   explicit Router(DaemonSettings settings);
@@ -153,6 +173,9 @@ class Router {
   void Submit(std::function<void()> work);
 
   const DaemonSettings& settings() const { return settings_; }
+
+  // Before Init. Not owned; must outlive the Router's engine thread.
+  void SetObserver(RouterObserver* observer) { observer_ = observer; }
 
   // Unary calls submitted and not yet answered. Any thread.
   void CallStarted() { in_flight_.fetch_add(1); }
@@ -266,6 +289,8 @@ class Router {
   absl::flat_hash_map<SessionId, std::vector<std::shared_ptr<WatchStream>>> session_subs_;
   absl::flat_hash_map<EngineerId, std::vector<std::shared_ptr<OfferStream>>> agent_subs_;
   absl::flat_hash_map<EngineerId, int> offline_on_disconnect_;
+
+  RouterObserver* observer_ = nullptr;
 
   // Durability state (unused in memory).
   std::optional<durability::LockFile> lock_;

@@ -9,6 +9,8 @@
 #include "absl/strings/str_split.h"
 #include "daemon/convert.h"
 #include "daemon/log.h"
+#include "daemon/reactors.h"
+#include "daemon/session_create.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 
@@ -18,9 +20,6 @@ namespace {
 using grpc::CallbackServerContext;
 using grpc::ServerUnaryReactor;
 
-grpc::Status Invalid(absl::string_view field, absl::string_view problem) {
-  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, absl::StrCat(field, ": ", problem));
-}
 grpc::Status NotFound(absl::string_view what) {
   return grpc::Status(grpc::StatusCode::NOT_FOUND, std::string(what));
 }
@@ -28,31 +27,6 @@ grpc::Status Failed(absl::string_view what) {
   return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, std::string(what));
 }
 
-// Runs `fn` (returning grpc::Status) on the engine thread and answers at the batch's commit.
-template <class Fn>
-ServerUnaryReactor* OnEngine(CallbackServerContext* ctx, Router& router, Fn fn) {
-  ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  router.CallStarted();
-  router.Submit([&router, reactor, fn = std::move(fn)]() mutable {
-    const grpc::Status status = fn();
-    router.AfterCommit([&router, reactor, status] {
-      reactor->Finish(status);
-      router.CallFinished();
-    });
-  });
-  return reactor;
-}
-
-// Answers at once (bad input, refused before reaching the engine).
-ServerUnaryReactor* Answer(CallbackServerContext* ctx, const grpc::Status& status) {
-  ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  reactor->Finish(status);
-  return reactor;
-}
-
-grpc::Status Required(absl::string_view field, const std::string& value) {
-  return value.empty() ? Invalid(field, "required") : grpc::Status::OK;
-}
 
 absl::StatusOr<absl::Duration> StatsWindow(const google::protobuf::Duration* window, bool has,
                                            const DaemonSettings& settings) {
@@ -439,50 +413,28 @@ ServerUnaryReactor* SessionServiceImpl::CreateSession(CallbackServerContext* ctx
   absl::StatusOr<omniroute::CreateSession> command = CreateSessionFromProto(*request);
   if (!command.ok()) return Answer(ctx, ToGrpcStatus(command.status()));
   const uint64_t fingerprint = MessageFingerprint(*request);
-  return OnEngine(ctx, router_, [this, request, response, fingerprint,
-                                 command = *std::move(command)] {
-    if (const RememberedRequest* seen = router_.FindRequest(request->request_id())) {
-      if (seen->fingerprint != fingerprint) {
-        return grpc::Status(
-            grpc::StatusCode::ALREADY_EXISTS,
-            absl::StrCat("request_id: \"", request->request_id(),
-                         "\" was used for a different request (session ",
-                         seen->session.value(), ")"));
-      }
-      if (std::optional<v1::Session> s = router_.SessionProto(seen->session)) {
-        *response->mutable_session() = *std::move(s);
-      } else {  // finished and past the session retention: what is still known
-        v1::Session* known = response->mutable_session();
-        known->set_id(SessionIdToString(seen->session));
-        known->set_request_id(request->request_id());
-        known->set_channel_id(request->channel_id());
-        known->set_queue_id(request->queue_id());
-      }
-      response->set_duplicate(true);
-      return grpc::Status::OK;
-    }
-    const int64_t waiting = router_.stats().waiting_sessions();
-    if (waiting >= router_.settings().max_waiting_sessions) {
-      LogWarning("session refused: limits.max_waiting_sessions reached",
-                 {{"waiting", waiting}, {"queue", request->queue_id()}});
-      return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                          absl::StrCat("limits.max_waiting_sessions: ", waiting,
-                                       " sessions are waiting, the daemon's limit"));
-    }
-    const RequestKey key{request->request_id(), fingerprint};
-    absl::Status s = ToApiFieldPath(router_.Apply(command, &key),
-                                    {{"queue", "queue_id"}, {"channel", "channel_id"}});
-    if (!s.ok()) return ToGrpcStatus(s);
-    const SessionId created = router_.FindRequest(request->request_id())->session;
-    *response->mutable_session() = *router_.SessionProto(created);
-    if (LogEnabled(v1::LOG_LEVEL_DEBUG)) {  // the fields' strings are built before Log looks
-      LogDebug("session created", {{"session", created.value()},
-                                   {"queue", request->queue_id()},
-                                   {"channel", request->channel_id()},
-                                   {"customer", request->customer().id()}});
-    }
-    return grpc::Status::OK;
-  });
+  auto create = [this, request, response, fingerprint](const omniroute::CreateSession& c) {
+    bool duplicate = false;
+    grpc::Status s = CreateSessionOnEngine(router_, request->request_id(), fingerprint, c,
+                                           response->mutable_session(), &duplicate);
+    response->set_duplicate(duplicate);
+    return s;
+  };
+  if (customers_ == nullptr ||
+      (!request->has_customer_handle() && request->customer().id().empty())) {
+    return OnEngine(ctx, router_,
+                    [create, command = *std::move(command)] { return create(command); });
+  }
+  // The customer from the directory first (on a directory worker), then the engine.
+  return OnWorker(
+      ctx, router_, [this](std::function<void()> work) { customers_->Run(std::move(work)); },
+      [this, request, create, command = *std::move(command)](PendingCall call) mutable {
+        absl::Status filled = customers_->FillSnapshot(
+            request->has_customer_handle() ? &request->customer_handle() : nullptr,
+            "customer_handle", command.customer, DaemonNow());
+        if (!filled.ok()) return call.Finish(ToGrpcStatus(filled));
+        call.Engine([create, command = std::move(command)] { return create(command); });
+      });
 }
 
 ServerUnaryReactor* SessionServiceImpl::GetSession(CallbackServerContext* ctx,
@@ -606,6 +558,18 @@ ServerUnaryReactor* SessionServiceImpl::CompleteSession(CallbackServerContext* c
   return OnEngine(ctx, router_, [this, response, command = *std::move(command)] {
     return ApplyToSession(router_, command, command.session,
                           {{"session", "session_id"}, {"engineer", "agent_id"}},
+                          response->mutable_session());
+  });
+}
+
+ServerUnaryReactor* SessionServiceImpl::RequestCallback(CallbackServerContext* ctx,
+                                                        const v1::RequestCallbackRequest* request,
+                                                        v1::RequestCallbackResponse* response) {
+  absl::StatusOr<omniroute::RequestCallback> command = RequestCallbackFromProto(*request);
+  if (!command.ok()) return Answer(ctx, ToGrpcStatus(command.status()));
+  return OnEngine(ctx, router_, [this, response, command = *std::move(command)] {
+    return ApplyToSession(router_, command, command.session,
+                          {{"session", "session_id"}, {"number", "callback_number"}},
                           response->mutable_session());
   });
 }

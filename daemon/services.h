@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "daemon/customers.h"
 #include "daemon/router.h"
 #include "google/protobuf/message.h"
 #include "grpcpp/grpcpp.h"
@@ -84,7 +85,9 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
 
 class SessionServiceImpl final : public v1::SessionService::CallbackService {
  public:
-  explicit SessionServiceImpl(Router& router) : router_(router) {}
+  // `customers` (may be null: no directory) resolves the customer of CreateSession.
+  explicit SessionServiceImpl(Router& router, Customers* customers = nullptr)
+      : router_(router), customers_(customers) {}
 
   grpc::ServerUnaryReactor* CreateSession(grpc::CallbackServerContext* ctx,
                                           const v1::CreateSessionRequest* request,
@@ -107,11 +110,15 @@ class SessionServiceImpl final : public v1::SessionService::CallbackService {
   grpc::ServerUnaryReactor* CompleteSession(grpc::CallbackServerContext* ctx,
                                             const v1::CompleteSessionRequest* request,
                                             v1::CompleteSessionResponse* response) override;
+  grpc::ServerUnaryReactor* RequestCallback(grpc::CallbackServerContext* ctx,
+                                            const v1::RequestCallbackRequest* request,
+                                            v1::RequestCallbackResponse* response) override;
   grpc::ServerWriteReactor<v1::WatchSessionResponse>* WatchSession(
       grpc::CallbackServerContext* ctx, const v1::WatchSessionRequest* request) override;
 
  private:
   Router& router_;
+  Customers* customers_;
 };
 
 class AgentServiceImpl final : public v1::AgentService::CallbackService {

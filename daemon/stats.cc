@@ -85,6 +85,9 @@ struct QueueCounts {
   int64_t abandoned = 0;
   int64_t overflowed = 0;
   int64_t wait_us = 0;  // total wait of the answered
+  int64_t appointments_in_window = 0;  // booked sessions answered by their window's end
+  int64_t appointments_late = 0;       // booked sessions answered after it
+  int64_t callbacks_requested = 0;
 
   QueueCounts& operator+=(const QueueCounts& o) {
     entered += o.entered;
@@ -93,6 +96,9 @@ struct QueueCounts {
     abandoned += o.abandoned;
     overflowed += o.overflowed;
     wait_us += o.wait_us;
+    appointments_in_window += o.appointments_in_window;
+    appointments_late += o.appointments_late;
+    callbacks_requested += o.callbacks_requested;
     return *this;
   }
 };
@@ -187,6 +193,13 @@ struct StatsBook::QueueBook {
   int64_t threshold_us = 0;  // service_level_threshold in force
   bool grab = false;         // delivery mode in force is grab
   Series<QueueCounts> counts;
+  // Live: tracked sessions of this queue now SCHEDULED, and callbacks now QUEUED or OFFERED.
+  int32_t scheduled = 0;
+  int32_t callbacks_waiting = 0;
+
+  int32_t& Live(LiveKind kind) {
+    return kind == LiveKind::kScheduled ? scheduled : callbacks_waiting;
+  }
 
   void Configure(const QueueConfig& config) {
     threshold_us = absl::ToInt64Microseconds(config.service_level_threshold);
@@ -256,7 +269,46 @@ void StatsBook::Sweep(int64_t now_us) {
   }
 }
 
+StatsBook::LiveKind StatsBook::LiveKindOf(SessionState state, bool callback) {
+  if (state == SessionState::kScheduled) return LiveKind::kScheduled;
+  if (callback && IsInQueue(state)) return LiveKind::kCallbackWaiting;
+  return LiveKind::kNone;
+}
+
+void StatsBook::SetLive(SessionTrack& track, LiveKind kind, const QueueId& queue,
+                        const Engine& engine) {
+  if (track.live == kind && (kind == LiveKind::kNone || track.live_queue == queue)) return;
+  if (track.live != LiveKind::kNone) {
+    if (auto it = queues_.find(track.live_queue); it != queues_.end()) {
+      --it->second->Live(track.live);
+    }
+  }
+  track.live = LiveKind::kNone;
+  track.live_queue = QueueId();
+  if (kind == LiveKind::kNone) return;
+  if (QueueBook* q = QueueBookFor(queue, engine)) {
+    ++q->Live(kind);
+    track.live = kind;
+    track.live_queue = queue;
+  }
+}
+
+void StatsBook::AdoptSessions(const Engine& engine) {
+  adopted_ = true;
+  for (SessionId id : engine.ListSessions()) {
+    if (sessions_.contains(id.value())) continue;
+    std::optional<SessionInfo> info = engine.GetSession(id);
+    if (!info.has_value() || IsTerminal(info->state)) continue;
+    SessionTrack& track = sessions_[id.value()];
+    track.last = info->state;
+    track.callback = !info->callback_number.empty();
+    if (IsWaiting(info->state)) ++waiting_;
+    SetLive(track, LiveKindOf(info->state, track.callback), info->queue, engine);
+  }
+}
+
 void StatsBook::Observe(const Event& event, const Engine& engine) {
+  if (!adopted_) AdoptSessions(engine);
   const int64_t now_us = Micros(event.at);
   if (now_us >= next_sweep_us_) {
     Sweep(now_us);
@@ -326,6 +378,13 @@ void StatsBook::ObserveSession(const Event& event, const Engine& engine) {
         if (QueueCounts* c = queue_counts(event.queue)) ++c->entered;
       }
       break;
+    case EventType::kSessionWindowOpened:
+      if (QueueCounts* c = queue_counts(event.queue)) ++c->entered;
+      break;
+    case EventType::kCallbackRequested:
+      if (QueueCounts* c = queue_counts(event.queue)) ++c->callbacks_requested;
+      if (track != nullptr) track->callback = true;
+      break;
     case EventType::kSessionEscalated:
       if (QueueCounts* c = queue_counts(event.to_queue.empty() ? event.queue : event.to_queue)) {
         ++c->entered;
@@ -377,6 +436,10 @@ void StatsBook::ObserveSession(const Event& event, const Engine& engine) {
         ++c.answered;
         if (wait_us <= q->threshold_us) ++c.answered_in_threshold;
         c.wait_us += wait_us;
+        if (info.has_value() && info->window_end != absl::InfinitePast() &&
+            info->window_end != absl::InfiniteFuture()) {
+          ++(event.at <= info->window_end ? c.appointments_in_window : c.appointments_late);
+        }
       }
       if (AgentCounts* c = agent_counts(event.engineer)) ++c->assigned;
       if (track != nullptr) {
@@ -412,9 +475,16 @@ void StatsBook::ObserveSession(const Event& event, const Engine& engine) {
   const bool was_waiting = known && IsWaiting(before);
   const bool is_waiting = !finished && IsWaiting(event.state);
   if (finished) {
-    if (known) sessions_.erase(it);
+    if (known) {
+      SetLive(*track, LiveKind::kNone, QueueId(), engine);
+      sessions_.erase(it);
+    }
   } else {
     track->last = event.state;
+    // Where the session is after the event: a move (escalation elsewhere, transfer, overflow)
+    // names the queue entered in `to_queue`.
+    SetLive(*track, LiveKindOf(event.state, track->callback),
+            event.to_queue.empty() ? event.queue : event.to_queue, engine);
   }
   waiting_ += static_cast<int64_t>(is_waiting) - static_cast<int64_t>(was_waiting);
 }
@@ -492,6 +562,31 @@ absl::StatusOr<v1::QueueStats> StatsBook::QueueStats(const Engine& engine, const
   out.set_agents_available(available);
   out.set_agents_not_ready(not_ready);
   out.set_agents_offline(offline);
+
+  out.set_appointments_served_in_window(c.appointments_in_window);
+  out.set_appointments_served_late(c.appointments_late);
+  out.set_callbacks_requested(c.callbacks_requested);
+  int32_t scheduled = 0, callbacks_waiting = 0;
+  if (adopted_) {
+    if (auto it = queues_.find(queue); it != queues_.end()) {
+      scheduled = it->second->scheduled;
+      callbacks_waiting = it->second->callbacks_waiting;
+    }
+  } else {
+    // No event seen yet (a state loaded from a snapshot, nothing happened since): count from
+    // the engine, as AdoptSessions will.
+    for (SessionId id : engine.ListSessions()) {
+      std::optional<SessionInfo> s = engine.GetSession(id);
+      if (!s.has_value() || s->queue != queue) continue;
+      switch (LiveKindOf(s->state, !s->callback_number.empty())) {
+        case LiveKind::kScheduled: ++scheduled; break;
+        case LiveKind::kCallbackWaiting: ++callbacks_waiting; break;
+        case LiveKind::kNone: break;
+      }
+    }
+  }
+  out.set_appointments_scheduled(scheduled);
+  out.set_callbacks_waiting(callbacks_waiting);
   return out;
 }
 

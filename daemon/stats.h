@@ -29,18 +29,28 @@
 //   nothing and does not make an agent busy), whatever its presence; otherwise available,
 //   not ready (NOT_READY or WRAP_UP presence) or offline by presence.
 // - entered: SESSION_CREATED in state QUEUED (a session created with the bot enters when it is
-//   escalated), SESSION_ESCALATED (into `to_queue`, or `queue` when it stays),
-//   SESSION_TRANSFERRED and SESSION_OVERFLOWED into `to_queue`. A transfer back into the same
-//   queue enters it again.
+//   escalated, a booked one created SCHEDULED when its window opens), SESSION_ESCALATED (into
+//   `to_queue`, or `queue` when it stays), SESSION_WINDOW_OPENED, SESSION_TRANSFERRED and
+//   SESSION_OVERFLOWED into `to_queue`. A transfer back into the same queue enters it again.
 // - answered: SESSION_ASSIGNED, counted in the queue that assigned it. The wait is the
 //   assignment time minus the session's `waiting_since` (which a transfer restarts and an
 //   overflow keeps). "Within the threshold" is wait <= service_level_threshold, the threshold
 //   in force when the session was answered (cached from each QUEUE_UPSERTED); the response's
 //   `service_level_threshold` and `service_level_goal` are the current configuration.
 // - abandoned: SESSION_ABANDONED of a session that was QUEUED or OFFERED; a customer who
-//   leaves the bot (BOT) is not a queue abandonment, and a gateway cancel
-//   (SESSION_CANCELLED) is never one.
+//   leaves the bot (BOT) or cancels a booking still SCHEDULED is not a queue abandonment,
+//   and a gateway cancel (SESSION_CANCELLED) is never one.
 // - overflowed: SESSION_OVERFLOWED out of the queue, to another queue or out of the router.
+// - appointments served in window / late: of the answered (each SESSION_ASSIGNED, as for
+//   `answered`), those of a booked session (the engine's `SessionInfo::window_end`, read
+//   with the GetSession that answered already does) assigned at or before its window's end /
+//   after it.
+// - callbacks requested: CALLBACK_REQUESTED, in the event's queue.
+// - appointments_scheduled and callbacks_waiting (live): kept per queue from the tracked
+//   sessions (below): each unfinished session counts in at most one of them, in the queue it
+//   is in after its latest event (`to_queue` for a move): SCHEDULED in the first; QUEUED or
+//   OFFERED after a CALLBACK_REQUESTED (the engine keeps the callback number, so a callback
+//   transferred later and waiting again still counts) in the second.
 //
 // Agent figures (the agent named by the event unless said otherwise).
 // - offers: OFFER_CREATED (direct offers and grab showings); accepted: OFFER_ACCEPTED;
@@ -61,24 +71,29 @@
 //   presence is always listed, possibly with 0 s; one held for no time at all is not).
 //
 // Sessions. The book tracks each unfinished session (last state, the current offer's
-// delivery mode, assignment and wrap-up start, holding agent) and forgets it when it
-// finishes, so memory follows the number of unfinished sessions. `waiting_sessions()` counts
-// the tracked sessions whose last state is BOT, QUEUED or OFFERED.
+// delivery mode, assignment and wrap-up start, holding agent, whether it is a callback and
+// the live figure it counts in) and forgets it when it finishes, so memory follows the number
+// of unfinished sessions. `waiting_sessions()` counts the tracked sessions whose last state is
+// BOT, QUEUED or OFFERED (SCHEDULED is not waiting).
 //
 // Removing a queue or an agent (QUEUE_REMOVED, ENGINEER_REMOVED) drops its book; one added
 // again with the same id starts afresh.
 //
 // The book expects every event the engine produced since it was created (the daemon feeds
 // startup configuration and replays through the same path). A queue or agent it has not
-// seen created is adopted from the engine's state the first time an event names it; a
-// session it has not seen created is tracked from its next event, and its completion counts
-// only if the book saw its assignment.
+// seen created is adopted from the engine's state the first time an event names it. The
+// sessions the engine already holds when the first event comes (a state loaded from a
+// snapshot) are adopted then, all at once, with their state and callback flag, so the live
+// figures and `waiting_sessions()` count them; their windowed history before the snapshot is
+// not known (a completion counts only if the book saw the assignment). Until that first
+// event, QueueStats counts the live appointment and callback figures from the engine.
 //
 // Cost: Observe does a few hash-map look-ups (the session, and the queues and agent the event
 // names) and O(1) amortised bucket work; the only engine queries are one GetSession per
-// SESSION_ASSIGNED and one GetQueue per QUEUE_UPSERTED (plus one when adopting, above). A
-// query reads the engine's live state (the queue and each of its agents: O(agents of the
-// queue)) and adds up at most window / 1 s buckets.
+// SESSION_ASSIGNED and one GetQueue per QUEUE_UPSERTED (plus one when adopting, above), and
+// once, at the first event, one GetSession per session the engine holds. A query reads the
+// engine's live state (the queue and each of its agents: O(agents of the queue)) and adds up
+// at most window / 1 s buckets (before the first event: also every session of the engine).
 //
 // Thread safety: not thread-safe. Observe and the queries run on the engine thread, like the
 // engine itself.
@@ -141,6 +156,8 @@ class StatsBook {
  private:
   struct QueueBook;
   struct AgentBook;
+  // The live queue figure a session counts in.
+  enum class LiveKind : uint8_t { kNone, kScheduled, kCallbackWaiting };
   // One unfinished session.
   struct SessionTrack {
     // Its state after its latest event.
@@ -152,9 +169,20 @@ class StatsBook {
     int64_t wrap_up_us = -1;
     // Who it is assigned to (SESSION_COMPLETED at the end of wrap-up does not say).
     EngineerId agent;
+    // A callback was requested for it (CALLBACK_REQUESTED).
+    bool callback = false;
+    // The live figure it is counted in, and in which queue's book (empty when kNone).
+    LiveKind live = LiveKind::kNone;
+    QueueId live_queue;
   };
 
+  static LiveKind LiveKindOf(SessionState state, bool callback);
   void ObserveSession(const Event& event, const Engine& engine);
+  // Moves `track` from the live figure it counts in to (`kind`, `queue`).
+  void SetLive(SessionTrack& track, LiveKind kind, const QueueId& queue, const Engine& engine);
+  // Once, before the first event: tracks the unfinished sessions the engine already holds (a
+  // state loaded from a snapshot), so that live figures and waiting_sessions() count them.
+  void AdoptSessions(const Engine& engine);
   // The book of `id`, adopting a queue/agent the engine knows but the book has not seen;
   // nullptr when the engine does not know it either.
   QueueBook* QueueBookFor(const QueueId& id, const Engine& engine);
@@ -166,6 +194,7 @@ class StatsBook {
   const int64_t sweep_period_us_;
   int64_t next_sweep_us_;
   int64_t waiting_ = 0;
+  bool adopted_ = false;
   absl::flat_hash_map<QueueId, std::unique_ptr<QueueBook>> queues_;
   absl::flat_hash_map<EngineerId, std::unique_ptr<AgentBook>> agents_;
   absl::flat_hash_map<uint64_t, SessionTrack> sessions_;

@@ -8,6 +8,7 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libboost-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  librocksdb-dev
   python3-grpcio python3-protobuf
 )
 

@@ -5,6 +5,7 @@
 #include <climits>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -59,19 +60,26 @@ constexpr size_t kFieldCount = FieldCountFrom<T>();
   };
 
 #define F(name) io(v.name, #name);
+// A field added in entry format version `since`: written always, read only from entries of
+// that version or later (older entries leave the field at its default).
+#define FV(name, since) \
+  if (io.version() >= (since)) io(v.name, #name);
 
 OMNIROUTE_SCHEMA(ChannelSpec, 4, F(id) F(cost) F(default_max) F(bot_first))
 OMNIROUTE_SCHEMA(Requirement, 2, F(skill) F(min_level))
 OMNIROUTE_SCHEMA(RelaxationStep, 4, F(after) F(action) F(skill) F(level))
-OMNIROUTE_SCHEMA(TagRule, 3, F(tag) F(priority_boost) F(requirement))
+OMNIROUTE_SCHEMA(TagRule, 7,
+                 FV(name, 2) F(tag) FV(min_vip_level, 2) FV(language, 2) F(priority_boost)
+                     F(requirement) FV(min_tier, 2))
 OMNIROUTE_SCHEMA(ChannelLimit, 2, F(channel) F(max_waiting))
-OMNIROUTE_SCHEMA(QueueConfig, 22,
+OMNIROUTE_SCHEMA(QueueConfig, 23,
                  F(id) F(display_name) F(ageing_interval) F(service_level_threshold)
                      F(service_level_goal) F(requirements) F(relaxation) F(overflow_after)
-                         F(overflow_queue) F(channel_limits) F(tag_rules) F(strategy) F(delivery)
-                             F(offer_timeout) F(grab_fanout) F(grab_window) F(preferred_timeout)
-                                 F(last_engineer_timeout) F(vip_min_level) F(vip_min_tier)
-                                     F(vip_timeout) F(wrap_up))
+                         F(overflow_queue) F(channel_limits) F(tag_rules)
+                             FV(appointment_priority, 2) F(strategy) F(delivery) F(offer_timeout)
+                                 F(grab_fanout) F(grab_window) F(preferred_timeout)
+                                     F(last_engineer_timeout) F(vip_min_level) F(vip_min_tier)
+                                         F(vip_timeout) F(wrap_up))
 OMNIROUTE_SCHEMA(SkillLevel, 2, F(skill) F(level))
 OMNIROUTE_SCHEMA(ChannelCapacity, 3, F(channel) F(max) F(cost))
 OMNIROUTE_SCHEMA(EngineerConfig, 8,
@@ -85,9 +93,9 @@ OMNIROUTE_SCHEMA(RemoveQueue, 1, F(queue))
 OMNIROUTE_SCHEMA(UpsertEngineer, 1, F(config))
 OMNIROUTE_SCHEMA(RemoveEngineer, 1, F(engineer))
 OMNIROUTE_SCHEMA(SetPresence, 4, F(engineer) F(presence) F(reason) F(duration))
-OMNIROUTE_SCHEMA(CreateSession, 9,
+OMNIROUTE_SCHEMA(CreateSession, 11,
                  F(id) F(channel) F(queue) F(customer) F(requirements) F(priority) F(attributes)
-                     F(intent) F(start_in_bot))
+                     F(intent) F(start_in_bot) FV(window_start, 2) FV(window_end, 2))
 OMNIROUTE_SCHEMA(CancelSession, 3, F(session) F(abandoned) F(reason))
 OMNIROUTE_SCHEMA(EscalateSession, 6,
                  F(session) F(intent) F(summary) F(queue) F(requirements) F(priority_boost))
@@ -97,8 +105,11 @@ OMNIROUTE_SCHEMA(ClaimOffer, 2, F(session) F(engineer))
 OMNIROUTE_SCHEMA(CompleteSession, 2, F(session) F(engineer))
 OMNIROUTE_SCHEMA(EndWrapUp, 2, F(session) F(engineer))
 OMNIROUTE_SCHEMA(TransferSession, 5, F(session) F(queue) F(engineer) F(engineer_timeout) F(reason))
+OMNIROUTE_SCHEMA(SetEngineerRank, 4, F(engineer) F(tier) F(score) F(reason))
+OMNIROUTE_SCHEMA(RequestCallback, 2, F(session) F(number))
 
 #undef F
+#undef FV
 #undef OMNIROUTE_SCHEMA
 
 template <typename T>
@@ -107,32 +118,38 @@ concept HasSchema = requires {
 };
 
 // The stable tag of each command, by variant index, and its name for error messages.
+// The entry format version that introduced each command: an older entry cannot hold it.
 struct CommandTag {
   uint64_t tag;
   const char* name;
+  uint8_t since;
 };
-constexpr std::array<CommandTag, 15> kCommandTags = {{
-    {1, "UpsertChannel"},
-    {2, "UpsertQueue"},
-    {3, "RemoveQueue"},
-    {4, "UpsertEngineer"},
-    {5, "RemoveEngineer"},
-    {6, "SetPresence"},
-    {7, "CreateSession"},
-    {8, "CancelSession"},
-    {9, "EscalateSession"},
-    {10, "AcceptOffer"},
-    {11, "RejectOffer"},
-    {12, "ClaimOffer"},
-    {13, "CompleteSession"},
-    {14, "EndWrapUp"},
-    {15, "TransferSession"},
+constexpr std::array<CommandTag, 17> kCommandTags = {{
+    {1, "UpsertChannel", 1},
+    {2, "UpsertQueue", 1},
+    {3, "RemoveQueue", 1},
+    {4, "UpsertEngineer", 1},
+    {5, "RemoveEngineer", 1},
+    {6, "SetPresence", 1},
+    {7, "CreateSession", 1},
+    {8, "CancelSession", 1},
+    {9, "EscalateSession", 1},
+    {10, "AcceptOffer", 1},
+    {11, "RejectOffer", 1},
+    {12, "ClaimOffer", 1},
+    {13, "CompleteSession", 1},
+    {14, "EndWrapUp", 1},
+    {15, "TransferSession", 1},
+    {16, "SetEngineerRank", 2},
+    {17, "RequestCallback", 2},
 }};
 static_assert(std::variant_size_v<Command> == kCommandTags.size(),
               "Command changed: give the new command a tag in durability/src/codec.cc");
 static_assert(std::is_same_v<std::variant_alternative_t<0, Command>, UpsertChannel> &&
                   std::is_same_v<std::variant_alternative_t<6, Command>, CreateSession> &&
-                  std::is_same_v<std::variant_alternative_t<14, Command>, TransferSession>,
+                  std::is_same_v<std::variant_alternative_t<14, Command>, TransferSession> &&
+                  std::is_same_v<std::variant_alternative_t<15, Command>, SetEngineerRank> &&
+                  std::is_same_v<std::variant_alternative_t<16, Command>, RequestCallback>,
               "Command's alternatives moved: keep kCommandTags in variant order");
 
 // absl::Duration has a resolution of a quarter nanosecond.
@@ -163,6 +180,9 @@ void SplitDuration(absl::Duration d, int64_t* seconds, uint64_t* ticks) {
 class Encoder {
  public:
   explicit Encoder(std::string* out) : out_(out) {}
+
+  // The encoder writes the current format, every field.
+  static constexpr uint8_t version() { return kEntryFormatVersion; }
 
   template <typename T>
   void operator()(const T& value, const char* /*name*/) {
@@ -224,6 +244,11 @@ class Encoder {
     Value(p.second);
   }
   template <typename T>
+  void Value(const std::optional<T>& v) {
+    Value(v.has_value());
+    if (v.has_value()) Value(*v);
+  }
+  template <typename T>
   requires HasSchema<T>
   void Value(const T& v) { Schema<T>::Fields(*this, v); }
 
@@ -238,6 +263,10 @@ class Encoder {
 class Decoder {
  public:
   explicit Decoder(absl::string_view data) : data_(data) {}
+
+  // The format version of the entry being read (set once the version byte is read).
+  uint8_t version() const { return version_; }
+  void set_version(uint8_t v) { version_ = v; }
 
   bool ok() const { return status_.ok(); }
   const absl::Status& status() const { return status_; }
@@ -430,6 +459,14 @@ class Decoder {
     (*this)(p.second, "second");
   }
   template <typename T>
+  void Value(std::optional<T>& v) {
+    bool present = false;
+    v.reset();
+    Value(present);
+    if (!ok() || !present) return;
+    Value(v.emplace());
+  }
+  template <typename T>
   requires HasSchema<T>
   void Value(T& v) { Schema<T>::Fields(*this, v); }
 
@@ -456,6 +493,7 @@ class Decoder {
   absl::Status status_;
   std::array<PathElement, kMaxDepth> path_{};
   int depth_ = 0;
+  uint8_t version_ = kEntryFormatVersion;
 };
 
 template <size_t I>
@@ -488,14 +526,16 @@ std::string EncodeEntry(const JournalEntry& entry) {
 
 absl::StatusOr<JournalEntry> DecodeEntry(absl::string_view data) {
   if (data.empty()) return absl::DataLossError("journal entry: empty");
-  if (static_cast<uint8_t>(data[0]) != kEntryFormatVersion) {
+  const uint8_t version = static_cast<uint8_t>(data[0]);
+  if (version < kOldestEntryFormatVersion || version > kEntryFormatVersion) {
     return absl::InvalidArgumentError(absl::StrFormat(
-        "journal entry: format version %d is not supported (this build reads version %d)",
-        static_cast<uint8_t>(data[0]), kEntryFormatVersion));
+        "journal entry: format version %d is not supported (this build reads versions %d to %d)",
+        version, kOldestEntryFormatVersion, kEntryFormatVersion));
   }
   Decoder decoder(data);
-  uint8_t version;
-  decoder.Byte(&version);
+  uint8_t version_byte;
+  decoder.Byte(&version_byte);
+  decoder.set_version(version);
 
   JournalEntry entry;
   uint64_t tag = 0;
@@ -507,8 +547,9 @@ absl::StatusOr<JournalEntry> DecodeEntry(absl::string_view data) {
   for (size_t i = 0; i < kCommandTags.size(); ++i) {
     if (kCommandTags[i].tag == tag) index = i;
   }
-  if (index == kCommandTags.size()) {
-    return absl::DataLossError(absl::StrFormat("journal entry: unknown command tag %d", tag));
+  if (index == kCommandTags.size() || kCommandTags[index].since > version) {
+    return absl::DataLossError(absl::StrFormat(
+        "journal entry: unknown command tag %d for format version %d", tag, version));
   }
   decoder(entry.at, "at");
   decoder(entry.request_id, "request_id");

@@ -63,6 +63,8 @@ class Machine {
   absl::Status Do(const CompleteSession& c);
   absl::Status Do(const EndWrapUp& c);
   absl::Status Do(const TransferSession& c);
+  absl::Status Do(const SetEngineerRank& c);
+  absl::Status Do(const RequestCallback& c);
 
   // --- Helpers --------------------------------------------------------------------------
   absl::StatusOr<Session*> LookupSession(SessionId id);
@@ -110,6 +112,9 @@ class Machine {
   void RemoveFromGrab(Session& s, uint32_t e);
   RoutingReason ReasonFor(const Session& s, const internal::EngineerChoice& choice);
   void RescindOffers(EngineerState& e, absl::string_view why);
+  // Withdraws the engineer's offers (direct, grab, claims) of sessions whose minimum tier it
+  // no longer meets, after its tier changed.
+  void RescindBelowMinTier(EngineerState& e);
   void ChangePresence(EngineerState& e, Presence p, std::string reason, absl::Duration d);
   void EngineerChanged(uint32_t e) { st_.matcher->EngineerChanged(e); }
 
@@ -240,6 +245,17 @@ void Machine::FireTimer(const Timer& t) {
       break;
     case TimerKind::kPurge:
       if (IsTerminal(s->state)) st_.DropSession(*s);
+      break;
+    case TimerKind::kWindowOpen:
+      if (s->state == SessionState::kScheduled) {
+        Event& ev = EmitSession(EventType::kSessionWindowOpened, *s);
+        ev.state = SessionState::kQueued;
+        // The wait counts from the window's start (or the creation, if later), even when the
+        // timer fires late (CatchUp).
+        s->waiting_since_us =
+            std::max(internal::Micros(s->window_start), internal::Micros(s->created_at));
+        EnterQueue(*s, s->queue, /*keep_wait=*/true);
+      }
       break;
     case TimerKind::kPresenceEnd:
       break;
@@ -455,13 +471,8 @@ absl::Status Machine::Do(const UpsertQueue& c) {
   }
   q.tag_rules.clear();
   for (const TagRule& t : cfg.tag_rules) {
-    QueueState::InternedTagRule rule;
-    rule.tag = t.tag;
-    rule.boost = t.priority_boost;
-    if (!t.requirement.skill.empty()) {
-      rule.req = Req{st_.InternSkill(t.requirement.skill.value()), t.requirement.min_level};
-    }
-    q.tag_rules.push_back(std::move(rule));
+    q.tag_rules.push_back(internal::InternTagRule(
+        t, [this](const std::string& skill) { return st_.InternSkill(skill); }));
   }
 
   Event& ev = Emit(EventType::kQueueUpserted);
@@ -683,6 +694,7 @@ absl::Status Machine::Do(const UpsertEngineer& c) {
   Event& ev = EmitEngineer(EventType::kEngineerUpserted, e);
   ev.detail = existed ? "updated" : "created";
   EngineerChanged(ei);
+  RescindBelowMinTier(e);
   PushEngineer(ei);
   return absl::OkStatus();
 }
@@ -787,6 +799,34 @@ void Machine::RescindOffers(EngineerState& e, absl::string_view why) {
   EngineerChanged(e.index);
 }
 
+void Machine::RescindBelowMinTier(EngineerState& e) {
+  const int tier = static_cast<int>(e.config.tier);
+  const std::string why = absl::StrCat("engineer below the session's minimum tier (",
+                                       TierName(e.config.tier), ")");
+  const std::vector<uint64_t> direct(e.sessions.begin(), e.sessions.end());
+  for (uint64_t id : direct) {
+    Session& s = *st_.FindSession(id);
+    if (s.state != SessionState::kOffered || tier >= s.min_tier) continue;
+    Event& ev = EmitSession(EventType::kOfferRescinded, s);
+    ev.engineer = e.config.id;
+    ev.state = SessionState::kQueued;
+    ev.detail = why;
+    Release(s, e);
+    Requeue(s);
+    PushEngineer(e.index);
+  }
+  const std::vector<uint64_t> grabs(e.grab_offers.begin(), e.grab_offers.end());
+  for (uint64_t id : grabs) {
+    Session& s = *st_.FindSession(id);
+    if (tier >= s.min_tier) continue;
+    Event& ev = EmitSession(EventType::kOfferRescinded, s);
+    ev.engineer = e.config.id;
+    ev.detail = why;
+    RemoveFromGrab(s, e.index);
+    if (s.grab_offered.empty()) ResolveGrab(s);
+  }
+}
+
 // ------------------------------------------------------------------------------------------
 // Sessions: creation and queue movements
 
@@ -804,14 +844,16 @@ void Machine::ComputeBase(Session& s) {
     merged.push_back(r);
   };
   for (const Req& r : s.session_reqs) add(r);
+  s.rules_applied.clear();
+  s.min_tier = 0;
   for (const QueueState::InternedTagRule& rule : q.tag_rules) {
-    if (std::find(s.customer.tags.begin(), s.customer.tags.end(), rule.tag) ==
-        s.customer.tags.end()) {
-      continue;
-    }
+    if (!internal::RuleMatches(rule, s.customer)) continue;
     priority += rule.boost;
     if (rule.req) add(*rule.req);
+    s.min_tier = std::max(s.min_tier, rule.min_tier);
+    s.rules_applied.push_back(rule.label);
   }
+  if (s.appointment()) priority = std::max(priority, q.config.appointment_priority);
   std::sort(merged.begin(), merged.end());
   s.base = std::move(merged);
   s.priority = std::clamp(priority, 0, 10 * internal::kMaxPriority);
@@ -1088,8 +1130,15 @@ absl::Status Machine::Do(const CreateSession& c) {
     }
   }
   if (absl::Status s = internal::ValidateText("intent", c.intent, 256); !s.ok()) return s;
-  const bool bot = c.start_in_bot || st_.channels[ch].spec.bot_first;
-  if (!bot) {
+  if (absl::Status s = internal::ValidateWindow(c, internal::FromMicros(st_.now_us)); !s.ok()) {
+    return s;
+  }
+  const bool appointment = c.window_start != absl::InfinitePast();
+  // A booked appointment never starts with the robot; one whose window is still to come
+  // waits SCHEDULED, outside the queue.
+  const bool scheduled = appointment && c.window_start > internal::FromMicros(st_.now_us);
+  const bool bot = !appointment && (c.start_in_bot || st_.channels[ch].spec.bot_first);
+  if (!bot && !scheduled) {
     if (absl::Status s = CheckChannelLimit(st_.queues[*qi], ch); !s.ok()) return s;
   }
 
@@ -1114,12 +1163,30 @@ absl::Status Machine::Do(const CreateSession& c) {
   s.created_at = internal::FromMicros(st_.now_us);
   s.waiting_since_us = st_.now_us;
   s.queue_entered_us = st_.now_us;
+  s.window_start = c.window_start;
+  s.window_end = c.window_end;
   ComputeBase(s);
   s.in_force = s.base;
-  s.state = bot ? SessionState::kBot : SessionState::kQueued;
+  s.state = bot         ? SessionState::kBot
+            : scheduled ? SessionState::kScheduled
+                        : SessionState::kQueued;
   Event& ev = EmitSession(EventType::kSessionCreated, s);
   ev.detail = s.intent;
-  if (!bot) EnterQueue(s, *qi, /*keep_wait=*/false);
+  if (!s.rules_applied.empty()) {
+    // The rules that matched, with what they do: "rules: vip>=2 (priority +10); ...".
+    std::vector<absl::string_view> described;
+    for (const QueueState::InternedTagRule& rule : st_.queues[s.queue].tag_rules) {
+      if (internal::RuleMatches(rule, s.customer)) described.push_back(rule.description);
+    }
+    absl::StrAppend(&ev.detail, ev.detail.empty() ? "" : " | ", "rules: ",
+                    absl::StrJoin(described, "; "));
+  }
+  if (scheduled) {
+    ev.deadline = s.window_start;
+    SetTimer(s, TimerKind::kWindowOpen, internal::Micros(s.window_start));
+  } else if (!bot) {
+    EnterQueue(s, *qi, /*keep_wait=*/false);
+  }
   return absl::OkStatus();
 }
 
@@ -1127,11 +1194,11 @@ absl::Status Machine::Do(const CancelSession& c) {
   absl::StatusOr<Session*> sp = LookupSession(c.session);
   if (!sp.ok()) return sp.status();
   Session& s = **sp;
-  if (s.state != SessionState::kBot && s.state != SessionState::kQueued &&
-      s.state != SessionState::kOffered) {
+  if (s.state != SessionState::kScheduled && s.state != SessionState::kBot &&
+      s.state != SessionState::kQueued && s.state != SessionState::kOffered) {
     return absl::FailedPreconditionError(
         absl::StrCat("session ", s.id, " is ", SessionStateName(s.state),
-                     "; only BOT, QUEUED or OFFERED sessions can be cancelled"));
+                     "; only SCHEDULED, BOT, QUEUED or OFFERED sessions can be cancelled"));
   }
   if (absl::Status st = internal::ValidateText("reason", c.reason, 256); !st.ok()) return st;
   if (s.state == SessionState::kQueued) {
@@ -1279,6 +1346,56 @@ absl::Status Machine::Do(const TransferSession& c) {
   return absl::OkStatus();
 }
 
+absl::Status Machine::Do(const SetEngineerRank& c) {
+  absl::StatusOr<uint32_t> ei = LookupEngineer("engineer", c.engineer);
+  if (!ei.ok()) return ei.status();
+  if (static_cast<int>(c.tier) < 1 || static_cast<int>(c.tier) > 5) {
+    return absl::InvalidArgumentError("tier: unknown tier");
+  }
+  if (absl::Status st = internal::ValidateText("reason", c.reason, 256); !st.ok()) return st;
+  EngineerState& e = st_.engineers[*ei];
+  if (e.config.tier == c.tier && e.config.score == c.score) return absl::OkStatus();
+  const Tier previous_tier = e.config.tier;
+  const int64_t previous_score = e.config.score;
+  e.config.tier = c.tier;
+  e.config.score = c.score;
+  Event& ev = EmitEngineer(EventType::kEngineerRankChanged, e);
+  ev.tier = c.tier;
+  ev.previous_tier = previous_tier;
+  ev.score = c.score;
+  ev.detail = absl::StrCat(TierName(previous_tier), " -> ", TierName(c.tier), ", score ",
+                           previous_score, " -> ", c.score, c.reason.empty() ? "" : ": ", c.reason);
+  // The rank keys (best_rated, grab ranking) and the tier buckets change: re-index, withdraw
+  // offers the new tier no longer allows, and let routing look at the engineer again (it may
+  // now meet a waiting session's minimum tier or VIP stage), as UpsertEngineer does.
+  EngineerChanged(e.index);
+  RescindBelowMinTier(e);
+  PushEngineer(e.index);
+  return absl::OkStatus();
+}
+
+absl::Status Machine::Do(const RequestCallback& c) {
+  absl::StatusOr<Session*> sp = LookupSession(c.session);
+  if (!sp.ok()) return sp.status();
+  Session& s = **sp;
+  if (s.state != SessionState::kQueued) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("session ", s.id, " is ", SessionStateName(s.state),
+                     "; only QUEUED sessions can become callbacks"));
+  }
+  if (!s.callback_number.empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("session ", s.id, " is already a callback"));
+  }
+  if (absl::Status st = internal::ValidateCallbackNumber("number", c.number); !st.ok()) return st;
+  // The session keeps its place: priority, wait and stage are untouched, and nothing the
+  // matcher indexes changes.
+  s.callback_number = c.number;
+  Event& ev = EmitSession(EventType::kCallbackRequested, s);
+  ev.detail = c.number;
+  return absl::OkStatus();
+}
+
 // ------------------------------------------------------------------------------------------
 // Offers
 
@@ -1302,6 +1419,7 @@ absl::Status Machine::Do(const AcceptOffer& c) {
   LeaveOffered(s);
   e.missed_in_row = 0;
   s.state = SessionState::kAssigned;
+  s.assigned_at = internal::FromMicros(st_.now_us);
   Event& ev = EmitSession(EventType::kOfferAccepted, s);
   ev.engineer = e.config.id;
   Event& as = EmitSession(EventType::kSessionAssigned, s);
@@ -1463,7 +1581,8 @@ void Machine::ResolveGrab(Session& s) {
   for (size_t i = 0; i < claims.size(); ++i) {
     const EngineerState& e = st_.engineers[claims[i].engineer];
     if (e.live && e.presence == Presence::kAvailable && e.ServesQueue(s.queue) &&
-        e.HasRoomFor(s.channel) && st_.MeetsRequirements(e, s.in_force)) {
+        e.HasRoomFor(s.channel) && static_cast<int>(e.config.tier) >= s.min_tier &&
+        st_.MeetsRequirements(e, s.in_force)) {
       winner = e.index;
       winner_pos = i;
       break;
@@ -1493,6 +1612,7 @@ void Machine::ResolveGrab(Session& s) {
   LeaveOffered(s);
   Reserve(s, e);
   s.state = SessionState::kAssigned;
+  s.assigned_at = internal::FromMicros(st_.now_us);
   Event& ev = EmitSession(EventType::kSessionAssigned, s);
   ev.engineer = e.config.id;
   ev.has_reason = true;
@@ -1500,6 +1620,7 @@ void Machine::ResolveGrab(Session& s) {
   r.strategy = "grab";
   r.stage = s.stage;
   r.relaxation_step = s.relax_step;
+  r.rules = s.rules_applied;
   r.decided_by = claims.size() == 1 ? Decider::kOnlyCandidate : Decider::kGrabRank;
   r.winner = RankKey{static_cast<int64_t>(e.config.tier), e.config.score,
                      static_cast<uint32_t>(claims[winner_pos].seq)};
@@ -1523,6 +1644,7 @@ RoutingReason Machine::ReasonFor(const Session& s, const internal::EngineerChoic
   r.strategy = q.strategy_name;
   r.stage = s.stage;
   r.relaxation_step = s.relax_step;
+  r.rules = s.rules_applied;
   r.winner = st_.Rank(st_.engineers[choice.engineers[0]], s.queue);
   if (choice.engineers.size() >= 2) {
     const EngineerState& other = st_.engineers[choice.engineers[1]];
@@ -1623,6 +1745,7 @@ void Machine::FillEngineer(uint32_t ei) {
     r.strategy = q.strategy_name;
     r.stage = s.stage;
     r.relaxation_step = s.relax_step;
+    r.rules = s.rules_applied;
     r.winner = st_.Rank(e, s.queue);
     r.effective_priority_milli = internal::EffectivePriorityMilli(s, q.ageing_us, st_.now_us);
     r.waited = absl::Microseconds(st_.now_us - s.waiting_since_us);

@@ -38,6 +38,7 @@ std::string TimerKindName(internal::TimerKind k) {
     case internal::TimerKind::kWrapUpEnd: return "wrap_up_end";
     case internal::TimerKind::kPurge: return "purge";
     case internal::TimerKind::kPresenceEnd: return "presence_end";
+    case internal::TimerKind::kWindowOpen: return "window_open";
   }
   return "unknown";
 }
@@ -132,9 +133,16 @@ std::optional<SessionInfo> Engine::GetSession(SessionId id) const {
   for (const internal::Claim& c : s->claims) info.offered_to.push_back(EngineerName(st, c.engineer));
   for (uint32_t e : s->declined) info.declined_by.push_back(EngineerName(st, e));
   if (s->timer_seq != 0 && s->timer_kind != internal::TimerKind::kSessionRouting &&
-      s->timer_kind != internal::TimerKind::kPurge) {
+      s->timer_kind != internal::TimerKind::kPurge &&
+      s->timer_kind != internal::TimerKind::kWindowOpen) {
     info.deadline = internal::FromMicros(s->timer_at);
   }
+  if (s->min_tier != 0) info.min_tier = static_cast<Tier>(s->min_tier);
+  info.rules_applied = s->rules_applied;
+  info.window_start = s->window_start;
+  info.window_end = s->window_end;
+  if (s->assigned_at != absl::InfinitePast()) info.assigned_at = s->assigned_at;
+  info.callback_number = s->callback_number;
   return info;
 }
 
@@ -176,6 +184,12 @@ std::string Engine::DumpState() const {
                     " relax=", q.relax.size(), " ageing=", q.ageing_us,
                     " overflow=", q.config.overflow_queue.value(), "/",
                     absl::ToInt64Microseconds(q.config.overflow_after),
+                    " rules=", absl::StrJoin(q.tag_rules, ";",
+                                             [](std::string* o,
+                                                const QueueState::InternedTagRule& r) {
+                                               absl::StrAppend(o, r.description);
+                                             }),
+                    " appointment_priority=", q.config.appointment_priority,
                     " queued=", q.queued, " offered=", q.offered,
                     " counter=", q.assignment_counter, " members=",
                     absl::StrJoin(q.members, ","), " by_channel=",
@@ -222,6 +236,11 @@ std::string Engine::DumpState() const {
                     " claims=");
     for (const internal::Claim& c : s.claims) absl::StrAppend(&out, c.engineer, "#", c.seq, ";");
     absl::StrAppend(&out, " declined=", absl::StrJoin(s.declined, ","),
+                    " rules=", absl::StrJoin(s.rules_applied, ";"), " min_tier=", s.min_tier,
+                    " window=", absl::FormatTime(s.window_start, absl::UTCTimeZone()), "/",
+                    absl::FormatTime(s.window_end, absl::UTCTimeZone()),
+                    " assigned_at=", absl::FormatTime(s.assigned_at, absl::UTCTimeZone()),
+                    " callback=", s.callback_number,
                     " intent=", s.intent, " summary=", s.bot_summary,
                     " timer=", s.timer_at, "#", s.timer_seq, "\n");
   }

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 
 namespace omniroute {
 
@@ -23,6 +24,10 @@ std::string Event::ToString() const {
   if (type == EventType::kPresenceChanged) {
     absl::StrAppend(&out, " presence=", PresenceName(presence));
   }
+  if (type == EventType::kEngineerRankChanged) {
+    absl::StrAppend(&out, " tier=", TierName(tier), " previous_tier=", TierName(previous_tier),
+                    " score=", score);
+  }
   if (!detail.empty()) absl::StrAppend(&out, " detail=\"", detail, "\"");
   if (deadline != absl::InfinitePast()) absl::StrAppend(&out, " deadline=", Micros(deadline));
   if (has_reason) {
@@ -40,6 +45,7 @@ std::string Event::ToString() const {
     if (!r.runner_up_session.empty()) {
       absl::StrAppend(&out, " runner_up_session=", r.runner_up_session.value());
     }
+    if (!r.rules.empty()) absl::StrAppend(&out, " rules=[", absl::StrJoin(r.rules, "; "), "]");
     absl::StrAppend(&out, "}");
   }
   return out;

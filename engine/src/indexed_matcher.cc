@@ -9,12 +9,16 @@
 // capabilities that include C and the levels L..5, so it never meets an engineer who does not
 // handle C or is below the primary level. Each entry carries a bit mask of the channels the
 // engineer has room on now, so a walk skips a busy engineer without touching it. The walk
-// stops at the first engineers that also pass the rest of the requirements and the VIP tier;
-// targeted sessions (preferred / last engineer) look only at their targets. An engineer sits
-// in one set per queue it serves, so a change of its load or rank costs O(queues · log E).
+// stops at the first engineers that also pass the rest of the requirements and the required
+// tier (the session's minimum tier from customer rules, and the VIP tier in the VIP stage);
+// targeted sessions (preferred / last engineer) look only at their targets. When walks go
+// past many engineers, a queue adds a secondary family of sets keyed by another required
+// skill, or by the engineers' tier (the "tier tree": its "level" is the tier, 1 to 5), so
+// that a session needing an expert walks experts and masters only. An engineer sits in one
+// set per queue and tree, so a change of its load or rank costs O(queues · trees · log E).
 //
 // Session side: per queue, QUEUED sessions are grouped in *classes* of equal
-// (requirements in force, channel, VIP minimum tier); within a class they are sorted by the
+// (requirements in force, channel, required tier); within a class they are sorted by the
 // queue's ordering (effective priority, then wait, then id), which is static because all
 // sessions of a queue age at the same rate. A freed engineer checks, for each queue it serves
 // and each channel it has room on, the non-empty classes once (one eligibility test per
@@ -127,6 +131,7 @@ int SpareBucket(int64_t spare, int64_t budget) {
 // One family of ready sets of a queue, bucketed by the engineers' level in `skill`.
 struct Tree {
   uint32_t skill = kNone;  // kNone: the queue has no requirement; every level is 0
+  bool by_tier = false;    // the tier tree: an engineer's "level" is its tier (1..5)
   // [capability][level * kSpareBuckets + spare]: available engineers with room on some
   // channel, by the channels they handle (their capability), their level in `skill` and their
   // spare capacity.
@@ -146,6 +151,7 @@ inline constexpr int kMaxSecondaryTrees = 8;
 struct QueueIndex {
   std::vector<Tree> trees{Tree{}};
   absl::flat_hash_map<uint32_t, uint32_t> tree_of_skill;  // secondary trees
+  uint32_t tier_tree = kNone;                             // the tier tree, once made
   std::vector<SessionClass> classes;
   absl::flat_hash_map<ClassKey, uint32_t, ClassKeyHash, ClassKeyEq> class_of;
   // [channel]: non-empty classes.
@@ -247,7 +253,9 @@ class IndexedMatcher final : public Matcher {
           const RankKey key = st_->Rank(eng, m.queue);
           const std::vector<Tree>& trees = Queue(m.queue).trees;
           for (uint32_t t = 0; t < trees.size(); ++t) {
-            const int level = trees[t].skill == kNone ? 0 : eng.SkillLevel(trees[t].skill);
+            const int level = trees[t].by_tier          ? static_cast<int>(eng.config.tier)
+                              : trees[t].skill == kNone ? 0
+                                                        : eng.SkillLevel(trees[t].skill);
             if (t > 0 && level == 0) continue;
             wanted.push_back({m.queue, t, capability, level * kSpareBuckets + spare, key, room});
           }
@@ -323,6 +331,7 @@ class IndexedMatcher final : public Matcher {
     }
     qi.trees.assign(1, Tree{});
     qi.tree_of_skill.clear();
+    qi.tier_tree = kNone;
     const QueueState& queue = st_->queues[q];
     if (!queue.live) return;
     if (!queue.config.requirements.empty()) {
@@ -484,10 +493,11 @@ class IndexedMatcher final : public Matcher {
         consider(r.engineer);
       }
     } else {
-      // Pick the tree that leaves the fewest candidates (the primary skill's, or that of
-      // another required skill the queue indexes), then merge the buckets the session
-      // accepts, best key first.
+      // Pick the tree that leaves the fewest candidates (the primary skill's, that of
+      // another required skill the queue indexes, or the tier tree), then merge the buckets
+      // the session accepts, best key first.
       QueueIndex& qi = Queue(s.queue);
+      const int required_tier = st_->RequiredTier(s);
       Cursors cursors;
       if (s.channel < capabilities_with_channel_.size()) {
         size_t fewest = SIZE_MAX;
@@ -507,9 +517,13 @@ class IndexedMatcher final : public Matcher {
             try_tree(qi.trees[t->second], r.level);
           }
         }
+        if (required_tier > 0 && qi.tier_tree != kNone) {
+          try_tree(qi.trees[qi.tier_tree], required_tier);
+        }
         try_tree(qi.trees[0], primary_level);
       }
       int examined = 0;
+      int below_tier = 0;
       while (static_cast<int>(choice.engineers.size()) < limit) {
         std::pair<ReadySet::const_iterator, ReadySet::const_iterator>* best = nullptr;
         for (auto& c : cursors) {
@@ -520,15 +534,26 @@ class IndexedMatcher final : public Matcher {
         ++best->first;
         ++examined;
         // The set guarantees presence, membership, that the engineer handles the channel and
-        // the primary level; what is left is room on the channel now (in the entry), the
-        // rest of the requirements and the VIP tier.
+        // the tree's level (a skill's, or the tier); what is left is room on the channel now
+        // (in the entry), the requirements and the required tier.
         const uint32_t e = entry.engineer;
         const EngineerState& eng = st_->engineers[e];
         if (!HasRoom(entry, eng, s.channel)) continue;
-        if (s.stage == RoutingStage::kVipTier && eng.config.tier < st_->VipMinTier(s)) continue;
+        if (static_cast<int>(eng.config.tier) < required_tier) {
+          ++below_tier;
+          continue;
+        }
         if (st_->MeetsRequirements(eng, s.in_force)) consider(e);
       }
-      if (examined > walk_before_indexing_) IndexAnotherSkill(s);
+      if (examined > walk_before_indexing_) {
+        // Most of the walk was engineers of too low a tier: index the queue by tier;
+        // otherwise by another required skill.
+        if (below_tier * 2 > examined && qi.tier_tree == kNone) {
+          IndexTier(s.queue);
+        } else {
+          IndexAnotherSkill(s);
+        }
+      }
     }
     if (choice.engineers.empty() && !declined.empty()) {
       choice.engineers = std::move(declined);
@@ -607,6 +632,18 @@ class IndexedMatcher final : public Matcher {
     return n;
   }
 
+  // Walks in queue `q` went past many engineers below the tier they needed: index the queue's
+  // ready engineers by tier too.
+  void IndexTier(uint32_t q) {
+    QueueIndex& qi = Queue(q);
+    if (qi.trees.size() > kMaxSecondaryTrees || qi.tier_tree != kNone) return;
+    qi.tier_tree = static_cast<uint32_t>(qi.trees.size());
+    Tree tree;
+    tree.by_tier = true;
+    qi.trees.push_back(std::move(tree));
+    for (uint32_t e : st_->queues[q].members) Rekey(e);
+  }
+
   // A walk for `s` went past many engineers: index the queue by one of the session's other
   // required skills, so that the next session needing it walks only engineers who have it.
   void IndexAnotherSkill(const Session& s) {
@@ -615,7 +652,9 @@ class IndexedMatcher final : public Matcher {
     for (const Req& r : s.in_force) {
       if (r.skill == qi.trees[0].skill || qi.tree_of_skill.contains(r.skill)) continue;
       qi.tree_of_skill.emplace(r.skill, static_cast<uint32_t>(qi.trees.size()));
-      qi.trees.push_back(Tree{r.skill, {}});
+      Tree tree;
+      tree.skill = r.skill;
+      qi.trees.push_back(std::move(tree));
       for (uint32_t e : st_->queues[s.queue].members) Rekey(e);
       return;
     }
@@ -628,9 +667,7 @@ class IndexedMatcher final : public Matcher {
 
   // The session's class in its queue (made if new).
   uint32_t ClassOf(QueueIndex& qi, const Session& s) {
-    const ClassKeyRef ref(
-        s.in_force, s.channel,
-        s.stage == RoutingStage::kVipTier ? static_cast<int>(st_->VipMinTier(s)) : 0);
+    const ClassKeyRef ref(s.in_force, s.channel, st_->RequiredTier(s));
     auto it = qi.class_of.find(ref);
     if (it == qi.class_of.end()) {
       ClassKey key{s.in_force, ref.channel, ref.min_tier};
@@ -657,6 +694,7 @@ class IndexedMatcher final : public Matcher {
     __builtin_prefetch(&s.stage);
     __builtin_prefetch(&s.waiting_since_us);
     __builtin_prefetch(&s.last_engineer);
+    __builtin_prefetch(&s.min_tier);
     __builtin_prefetch(&s.index_targeted, 1);
   }
   // Fetches what KeyOf reads.

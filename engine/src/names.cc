@@ -42,6 +42,7 @@ absl::string_view SessionStateName(SessionState state) {
     case SessionState::kCancelled: return "CANCELLED";
     case SessionState::kTransferred: return "TRANSFERRED";
     case SessionState::kOverflowed: return "OVERFLOWED";
+    case SessionState::kScheduled: return "SCHEDULED";
   }
   return "UNKNOWN";
 }
@@ -86,6 +87,9 @@ absl::string_view EventTypeName(EventType type) {
     case EventType::kSessionCompleted: return "SESSION_COMPLETED";
     case EventType::kSessionAbandoned: return "SESSION_ABANDONED";
     case EventType::kSessionCancelled: return "SESSION_CANCELLED";
+    case EventType::kEngineerRankChanged: return "ENGINEER_RANK_CHANGED";
+    case EventType::kSessionWindowOpened: return "SESSION_WINDOW_OPENED";
+    case EventType::kCallbackRequested: return "CALLBACK_REQUESTED";
   }
   return "UNKNOWN";
 }
@@ -110,7 +114,8 @@ absl::string_view CommandName(const Command& command) {
   static constexpr absl::string_view kNames[] = {
       "UpsertChannel",  "UpsertQueue", "RemoveQueue",   "UpsertEngineer", "RemoveEngineer",
       "SetPresence",    "CreateSession", "CancelSession", "EscalateSession", "AcceptOffer",
-      "RejectOffer",    "ClaimOffer",  "CompleteSession", "EndWrapUp",    "TransferSession"};
+      "RejectOffer",    "ClaimOffer",  "CompleteSession", "EndWrapUp",    "TransferSession",
+      "SetEngineerRank", "RequestCallback"};
   static_assert(std::variant_size_v<Command> == std::size(kNames));
   return kNames[command.index()];
 }

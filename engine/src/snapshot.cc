@@ -1,8 +1,17 @@
 // Engine snapshots: the whole routing state as bytes, and back.
 //
-// Format, version 1 (all fixed-width integers little-endian):
+// Format, version 2 (all fixed-width integers little-endian):
 //
 //   "ORSNAP" | version: fixed32 | body length: fixed64 | body | XXH64(everything before): fixed64
+//
+// Version 2 added, and version 1 (still read) lacks: in a queue configuration, each customer
+// rule's name, min_vip_level and language (after `tag`) and min_tier (last: a presence byte
+// and the tier), and appointment_priority (after the rules); in a session, after its timer,
+// the minimum tier, the labels of the rules applied, the appointment window, the time it was
+// last assigned and the callback number; the SCHEDULED state and the window-open timer. A
+// version 1 snapshot loads with those at their defaults (so a session assigned before has no
+// known assignment time), the labels of the rules applied recomputed from the session's queue
+// (version 1 rules have only a tag condition).
 //
 // The body is a sequence of sections, each opened by a one-byte tag: 'O' engine options,
 // 'T' clock and sequence numbers, 'C' channels, 'K' skill names, 'Q' queues, 'E' engineers,
@@ -240,10 +249,16 @@ void PutQueueConfig(Writer& w, const QueueConfig& c) {
   }
   w.Varint(c.tag_rules.size());
   for (const TagRule& t : c.tag_rules) {
+    w.Str(t.name);
     w.Str(t.tag);
+    w.Svarint(t.min_vip_level);
+    w.Str(t.language);
     w.Svarint(t.priority_boost);
     PutRequirement(w, t.requirement);
+    w.Bool(t.min_tier.has_value());
+    if (t.min_tier) w.Svarint(static_cast<int>(*t.min_tier));
   }
+  w.Svarint(c.appointment_priority);
   w.Str(c.strategy);
   w.Svarint(static_cast<int>(c.delivery));
   w.Dur(c.offer_timeout);
@@ -403,6 +418,18 @@ void PutSession(Writer& w, const Session& s, int64_t now) {
   w.Varint(s.timer_seq);
   w.Svarint(s.timer_seq != 0 ? s.timer_at - now : s.timer_at);
   w.Byte(static_cast<uint8_t>(s.timer_kind));
+  // Version 2.
+  w.Byte(static_cast<uint8_t>(s.min_tier));
+  w.Varint(s.rules_applied.size());
+  for (const std::string& label : s.rules_applied) w.Str(label);
+  w.Bool(s.appointment());
+  if (s.appointment()) {
+    w.Time(s.window_start, now);
+    w.Time(s.window_end, now);
+  }
+  w.Bool(s.assigned_at != absl::InfinitePast());
+  if (s.assigned_at != absl::InfinitePast()) w.Time(s.assigned_at, now);
+  w.Str(s.callback_number);
 }
 
 // ------------------------------------------------------------------------------------------
@@ -412,9 +439,12 @@ void PutSession(Writer& w, const Session& s, int64_t now) {
 // reading: every later read returns zero without consuming anything.
 class Reader {
  public:
-  Reader(const char* p, const char* end) : p_(p), end_(end) {}
+  Reader(const char* p, const char* end, uint32_t version)
+      : p_(p), end_(end), version_(version) {}
 
   bool ok() const { return ok_; }
+  // The snapshot's format version.
+  uint32_t version() const { return version_; }
   size_t left() const { return static_cast<size_t>(end_ - p_); }
   const std::string& error() const { return error_; }
 
@@ -588,6 +618,7 @@ class Reader {
 
   const char* p_;
   const char* end_;
+  const uint32_t version_;
   bool ok_ = true;
   std::string error_;
   const char* kind_ = "header";
@@ -652,10 +683,21 @@ QueueConfig GetQueueConfig(Reader& r) {
   n = r.Count("config.tag_rules");
   for (size_t i = 0; i < n && r.ok(); ++i) {
     TagRule t;
+    if (r.version() >= 2) r.Str("config.tag_rules.name", &t.name);
     r.Str("config.tag_rules.tag", &t.tag);
+    if (r.version() >= 2) {
+      t.min_vip_level = r.I32("config.tag_rules.min_vip_level", -kMaxInt, kMaxInt);
+      r.Str("config.tag_rules.language", &t.language);
+    }
     t.priority_boost = r.I32("config.tag_rules.priority_boost", -kMaxInt, kMaxInt);
     t.requirement = GetRequirement(r);
+    if (r.version() >= 2 && r.Bool("config.tag_rules.has_min_tier")) {
+      t.min_tier = r.Enum<Tier>("config.tag_rules.min_tier", 1, 5);
+    }
     c.tag_rules.push_back(std::move(t));
+  }
+  if (r.version() >= 2) {
+    c.appointment_priority = r.I32("config.appointment_priority", -kMaxInt, kMaxInt);
   }
   r.Str("config.strategy", &c.strategy);
   c.delivery = r.Enum<DeliveryMode>("config.delivery", 1, 2);
@@ -758,6 +800,17 @@ void GetQueue(Reader& r, QueueState& q, size_t channels, size_t skills, size_t q
       t.req = req;
     }
     q.tag_rules.push_back(std::move(t));
+  }
+  // The rest of each interned rule (conditions, texts) comes from the configuration.
+  if (r.ok() && q.tag_rules.size() != q.config.tag_rules.size()) {
+    r.Fail("tag_rules", absl::StrCat(q.tag_rules.size(), " interned rules for ",
+                                     q.config.tag_rules.size(), " configured"));
+  }
+  for (size_t i = 0; i < q.tag_rules.size() && r.ok(); ++i) {
+    QueueState::InternedTagRule full =
+        InternTagRule(q.config.tag_rules[i], [](const std::string&) { return 0u; });
+    full.req = q.tag_rules[i].req;
+    q.tag_rules[i] = std::move(full);
   }
   n = r.Count("members");
   for (size_t i = 0; i < n && r.ok(); ++i) {
@@ -863,7 +916,7 @@ void GetSession(Reader& r, Session& s, int64_t now, size_t channels, size_t skil
   }
   r.Str("intent", &s.intent);
   r.Str("bot_summary", &s.bot_summary);
-  s.state = r.ByteEnum<SessionState>("state", 1, 10);
+  s.state = r.ByteEnum<SessionState>("state", 1, r.version() >= 2 ? 11 : 10);
   s.stage = r.ByteEnum<RoutingStage>("stage", 1, 4);
   s.relax_step = r.I32("relax_step", 0, 64);
   s.created_at = r.Time("created_at", now);
@@ -899,7 +952,32 @@ void GetSession(Reader& r, Session& s, int64_t now, size_t channels, size_t skil
   }
   s.timer_seq = r.Varint("timer_seq");
   s.timer_at = s.timer_seq != 0 ? r.MicrosFrom("timer_at", now) : r.Micros("timer_at");
-  s.timer_kind = r.ByteEnum<TimerKind>("timer_kind", 1, 5);
+  s.timer_kind = r.ByteEnum<TimerKind>("timer_kind", 1, r.version() >= 2 ? 7 : 5);
+  if (r.ok() && s.timer_kind == TimerKind::kPresenceEnd) {
+    r.Fail("timer_kind", "an engineer's timer kind on a session");
+  }
+  if (r.version() < 2) return;
+  s.min_tier = r.ByteEnum<int>("min_tier", 0, 5);
+  n = r.Count("rules_applied", kMaxListLength);
+  s.rules_applied.reserve(n);
+  for (size_t i = 0; i < n && r.ok(); ++i) s.rules_applied.push_back(r.Str("rules_applied"));
+  if (r.Bool("has_window")) {
+    s.window_start = r.Time("window_start", now);
+    s.window_end = r.Time("window_end", now);
+    if (r.ok() && (s.window_start == absl::InfinitePast() ||
+                   s.window_start == absl::InfiniteFuture() ||
+                   s.window_end == absl::InfiniteFuture() || s.window_end <= s.window_start)) {
+      r.Fail("window", "not a finite window ending after it starts");
+    }
+  }
+  if (r.Bool("has_assigned_at")) {
+    s.assigned_at = r.Time("assigned_at", now);
+    if (r.ok() && (s.assigned_at == absl::InfinitePast() ||
+                   s.assigned_at == absl::InfiniteFuture())) {
+      r.Fail("assigned_at", "not a finite time");
+    }
+  }
+  r.Str("callback_number", &s.callback_number);
 }
 
 absl::Status Invalid(absl::string_view what) {
@@ -913,8 +991,10 @@ absl::Status Invalid(absl::string_view what) {
 // does not depend on this split).
 class SessionLinker {
  public:
-  // `st` holds everything but the sessions; `slots` is the announced slab size.
-  SessionLinker(State& st, size_t slots) : st_(st) {
+  // `st` holds everything but the sessions; `slots` is the announced slab size;
+  // `rules_from_queue`: recompute each session's rules applied (a version 1 snapshot).
+  SessionLinker(State& st, size_t slots, bool rules_from_queue)
+      : st_(st), rules_from_queue_(rules_from_queue) {
     qcount_.resize(st.queues.size());
     for (QueueCount& qc : qcount_) qc.by_channel.assign(st.channels.size(), 0);
     used_.assign(st.engineers.size(), 0);
@@ -983,6 +1063,7 @@ class SessionLinker {
   absl::Status Check(Session& s, uint32_t slot);
 
   State& st_;
+  const bool rules_from_queue_;
   bool stopped_ = false;    // a problem was found: nothing more to check
   absl::Status status_;     // the first problem Check found
   absl::Status id_status_;  // the first repeated id
@@ -1052,6 +1133,23 @@ absl::Status SessionLinker::Check(Session& s, uint32_t slot) {
       }
     }
     grabs_ += seen.size();
+  }
+  if ((s.state == SessionState::kScheduled) !=
+      (s.timer_seq != 0 && s.timer_kind == TimerKind::kWindowOpen)) {
+    return fail("a SCHEDULED session must have a window-open timer, and only it");
+  }
+  if (s.state == SessionState::kScheduled && !s.appointment()) {
+    return fail("SCHEDULED without an appointment window");
+  }
+  if (s.state == SessionState::kScheduled && !st.queues[s.queue].live) {
+    return fail("SCHEDULED in a removed queue");
+  }
+  if (rules_from_queue_) {
+    // Version 1: the labels of the rules that matched were not stored. Its rules have only
+    // a tag condition and the session last had them applied in its current queue.
+    for (const QueueState::InternedTagRule& rule : st.queues[s.queue].tag_rules) {
+      if (RuleMatches(rule, s.customer)) s.rules_applied.push_back(rule.label);
+    }
   }
   if (s.state == SessionState::kQueued || s.state == SessionState::kOffered) {
     QueueCount& qc = qcount_[s.queue];
@@ -1346,9 +1444,10 @@ absl::StatusOr<std::unique_ptr<State>> ReadSnapshot(absl::string_view bytes) {
         absl::StrCat("snapshot: truncated: ", bytes.size(), " bytes, shorter than a header"));
   }
   const uint32_t version = LoadLe32(bytes.data() + 6);
-  if (version != kSnapshotVersion) {
+  if (version < kOldestSnapshotVersion || version > kSnapshotVersion) {
     return absl::InvalidArgumentError(absl::StrCat("snapshot: format version ", version,
-                                                   ", this engine reads version ",
+                                                   ", this engine reads versions ",
+                                                   kOldestSnapshotVersion, " to ",
                                                    kSnapshotVersion));
   }
   const uint64_t body_len = LoadLe64(bytes.data() + 10);
@@ -1367,7 +1466,7 @@ absl::StatusOr<std::unique_ptr<State>> ReadSnapshot(absl::string_view bytes) {
     return absl::DataLossError("snapshot: checksum mismatch (corrupted bytes)");
   }
 
-  Reader r(bytes.data() + kSnapshotHeaderSize, bytes.data() + sealed);
+  Reader r(bytes.data() + kSnapshotHeaderSize, bytes.data() + sealed, version);
   // Options.
   r.Section('O', "options");
   EngineOptions options;
@@ -1438,7 +1537,7 @@ absl::StatusOr<std::unique_ptr<State>> ReadSnapshot(absl::string_view bytes) {
   if (r.ok() && slots > std::numeric_limits<uint32_t>::max()) r.Fail("slots", "too many");
   // Each slot is made, filled and cross-checked as it is read (not all up front, not in a
   // later pass), while it is in cache.
-  SessionLinker linker(*st, r.ok() ? slots : 0);
+  SessionLinker linker(*st, r.ok() ? slots : 0, version < 2);
   for (size_t slot = 0; slot < slots && r.ok(); ++slot) {
     r.At("session slot", static_cast<int64_t>(slot));
     const uint8_t used = r.Byte("used");

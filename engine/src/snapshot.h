@@ -19,7 +19,11 @@ namespace omniroute::internal {
 // Layout: magic (6 bytes) | version (fixed32) | body length (fixed64) | body | checksum
 // (fixed64: XXH64, seed 0, of everything before it). All fixed-width integers little-endian.
 inline constexpr absl::string_view kSnapshotMagic = "ORSNAP";
-inline constexpr uint32_t kSnapshotVersion = 1;
+// The version WriteSnapshot writes, and the oldest ReadSnapshot still reads (version 1 is
+// version 2 without customer rule conditions and minimum tiers, appointment windows and
+// priorities, assignment times and callbacks).
+inline constexpr uint32_t kSnapshotVersion = 2;
+inline constexpr uint32_t kOldestSnapshotVersion = 1;
 inline constexpr size_t kSnapshotHeaderSize = 6 + 4 + 8;
 inline constexpr size_t kSnapshotTrailerSize = 8;
 

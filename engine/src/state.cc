@@ -2,6 +2,9 @@
 
 #include <utility>
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
 namespace omniroute::internal {
 
 namespace {
@@ -19,6 +22,53 @@ void EffectiveFraction(const Session& s, int64_t ageing_us, int64_t now_us, Int1
   *den = ageing_us;
 }
 }  // namespace
+
+std::string RuleLabel(const TagRule& rule) {
+  if (!rule.name.empty()) return rule.name;
+  std::vector<std::string> parts;
+  if (!rule.tag.empty()) parts.push_back(absl::StrCat("tag=", rule.tag));
+  if (rule.min_vip_level > 0) parts.push_back(absl::StrCat("vip>=", rule.min_vip_level));
+  if (!rule.language.empty()) parts.push_back(absl::StrCat("lang=", rule.language));
+  return absl::StrJoin(parts, "&");
+}
+
+QueueState::InternedTagRule InternTagRule(
+    const TagRule& rule, const std::function<uint32_t(const std::string&)>& intern) {
+  QueueState::InternedTagRule out;
+  out.tag = rule.tag;
+  out.boost = rule.priority_boost;
+  if (!rule.requirement.skill.empty()) {
+    out.req = Req{intern(rule.requirement.skill.value()), rule.requirement.min_level};
+  }
+  out.min_vip_level = rule.min_vip_level;
+  out.language = rule.language;
+  out.min_tier = rule.min_tier ? static_cast<int>(*rule.min_tier) : 0;
+  out.label = RuleLabel(rule);
+  std::vector<std::string> actions;
+  if (rule.priority_boost != 0) {
+    actions.push_back(absl::StrCat("priority ", rule.priority_boost > 0 ? "+" : "",
+                                   rule.priority_boost));
+  }
+  if (!rule.requirement.skill.empty()) {
+    actions.push_back(absl::StrCat("requires ", rule.requirement.skill.value(),
+                                   ">=", rule.requirement.min_level));
+  }
+  if (rule.min_tier) actions.push_back(absl::StrCat("min tier ", TierName(*rule.min_tier)));
+  out.description = actions.empty() ? out.label
+                                    : absl::StrCat(out.label, " (", absl::StrJoin(actions, ", "),
+                                                   ")");
+  return out;
+}
+
+bool RuleMatches(const QueueState::InternedTagRule& rule, const CustomerSnapshot& customer) {
+  if (!rule.tag.empty() &&
+      std::find(customer.tags.begin(), customer.tags.end(), rule.tag) == customer.tags.end()) {
+    return false;
+  }
+  if (rule.min_vip_level > 0 && customer.vip_level < rule.min_vip_level) return false;
+  if (!rule.language.empty() && customer.language != rule.language) return false;
+  return true;
+}
 
 int CompareEffectivePriority(const Session& a, int64_t ageing_a, const Session& b,
                              int64_t ageing_b, int64_t now_us) {
@@ -181,7 +231,7 @@ bool State::Eligible(const EngineerState& e, const Session& s) const {
   if (!e.ServesQueue(s.queue)) return false;
   if (!e.HasRoomFor(s.channel)) return false;
   if (!s.TargetAllows(e.index)) return false;
-  if (s.stage == RoutingStage::kVipTier && e.config.tier < VipMinTier(s)) return false;
+  if (static_cast<int>(e.config.tier) < RequiredTier(s)) return false;
   return MeetsRequirements(e, s.in_force);
 }
 

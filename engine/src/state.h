@@ -68,10 +68,16 @@ struct QueueState {
   uint32_t overflow_target = kNone;
   int64_t ageing_us = 0;
   std::vector<std::pair<uint32_t, int>> channel_limits;  // channel -> max waiting
+  // A customer rule (QueueConfig::tag_rules) with its skill interned and its texts made.
   struct InternedTagRule {
     std::string tag;
     int boost = 0;
     std::optional<Req> req;
+    int min_vip_level = 0;
+    std::string language;
+    int min_tier = 0;  // 0: none, else a Tier value
+    std::string label;        // the rule's name, or one derived from its conditions
+    std::string description;  // label and actions, for the SESSION_CREATED event
   };
   std::vector<InternedTagRule> tag_rules;
   // Engineers serving this queue, in registration order.
@@ -191,6 +197,7 @@ enum class TimerKind : uint8_t {
   kWrapUpEnd = 4,
   kPurge = 5,        // forget a finished session
   kPresenceEnd = 6,  // engineer's presence wrap-up ends
+  kWindowOpen = 7,   // a SCHEDULED appointment's window opens
 };
 
 struct Timer {
@@ -277,7 +284,7 @@ struct Session {
   ReqSet base;                          // merged with the queue's
   ReqSet in_force;                      // after relaxation
   int base_priority = 0;                // as created (plus escalation boosts)
-  int priority = 0;                     // plus tag rule boosts of the current queue
+  int priority = 0;  // plus rule boosts of the current queue (and its appointment priority)
   std::vector<std::pair<std::string, std::string>> attributes;
   std::string intent;
   std::string bot_summary;
@@ -303,11 +310,23 @@ struct Session {
   absl::InlinedVector<uint32_t, 4> grab_offered;  // still pending
   absl::InlinedVector<Claim, 1> claims;           // rarely more than one: keep Session small
   absl::InlinedVector<uint32_t, 2> declined;
+  // Customer rules of the current queue that matched (labels, in rule order), and the
+  // highest minimum tier among them (0: none, else a Tier value).
+  std::vector<std::string> rules_applied;
+  int min_tier = 0;
+  // A booked appointment's window (InfinitePast: not an appointment).
+  absl::Time window_start = absl::InfinitePast();
+  absl::Time window_end = absl::InfinitePast();
+  // When the session was last assigned (InfinitePast: never).
+  absl::Time assigned_at = absl::InfinitePast();
+  std::string callback_number;  // empty: not a callback
   // The one timer of this session.
   int64_t timer_at = 0;
   uint64_t timer_seq = 0;
   TimerKind timer_kind = TimerKind::kSessionRouting;
   bool index_targeted = false;  // matcher bookkeeping, with `index_class`
+
+  bool appointment() const { return window_start != absl::InfinitePast(); }
 
   bool Declined(uint32_t e) const {
     for (uint32_t d : declined) {
@@ -373,6 +392,14 @@ class SessionSlab {
   size_t size_ = 0;
   size_t capacity_ = 0;
 };
+
+// The interned form of a customer rule (skill interned with `intern`, texts derived).
+QueueState::InternedTagRule InternTagRule(const TagRule& rule,
+                                          const std::function<uint32_t(const std::string&)>& intern);
+// Whether the rule's conditions hold for `customer`.
+bool RuleMatches(const QueueState::InternedTagRule& rule, const CustomerSnapshot& customer);
+// The label a rule is known by: its name, or "tag=...", "vip>=N", "lang=..." joined by '&'.
+std::string RuleLabel(const TagRule& rule);
 
 // Ranking of one session against another for a freed engineer, at time `now`.
 // Returns <0 when `a` goes first.
@@ -507,6 +534,13 @@ class State {
   bool Eligible(const EngineerState& e, const Session& s) const;
   bool MeetsRequirements(const EngineerState& e, const ReqSet& reqs) const;
   Tier VipMinTier(const Session& s) const { return queues[s.queue].config.vip_min_tier; }
+  // The lowest tier an engineer must have to be offered `s` now: the session's minimum tier
+  // (customer rules), and in the VIP stage the queue's VIP tier. 0: any tier.
+  int RequiredTier(const Session& s) const {
+    int tier = s.min_tier;
+    if (s.stage == RoutingStage::kVipTier) tier = std::max(tier, static_cast<int>(VipMinTier(s)));
+    return tier;
+  }
 };
 
 }  // namespace omniroute::internal

@@ -181,8 +181,27 @@ absl::Status ValidateQueueConfigFields(const QueueConfig& q) {
   for (size_t i = 0; i < q.tag_rules.size(); ++i) {
     const TagRule& t = q.tag_rules[i];
     const std::string f = absl::StrCat("queue.tag_rules[", i, "]");
-    if (t.tag.empty() || t.tag.size() > 128) {
-      return absl::InvalidArgumentError(absl::StrCat(f, ".tag: must be 1 to 128 characters"));
+    if (t.name.size() > 64) {
+      return absl::InvalidArgumentError(absl::StrCat(f, ".name: longer than 64 characters"));
+    }
+    for (char ch : t.name) {
+      if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) {
+        return absl::InvalidArgumentError(absl::StrCat(f, ".name: control character"));
+      }
+    }
+    if (t.tag.empty() && t.min_vip_level == 0 && t.language.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(f, ": needs a tag, min_vip_level or language"));
+    }
+    if (t.tag.size() > 128) {
+      return absl::InvalidArgumentError(absl::StrCat(f, ".tag: longer than 128 characters"));
+    }
+    if (t.min_vip_level < 0 || t.min_vip_level > 9) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(f, ".min_vip_level: ", t.min_vip_level, " is outside 0..9"));
+    }
+    if (absl::Status s = ValidateText(absl::StrCat(f, ".language"), t.language, 64); !s.ok()) {
+      return s;
     }
     if (t.priority_boost < -kMaxPriority || t.priority_boost > kMaxPriority) {
       return absl::InvalidArgumentError(
@@ -194,6 +213,14 @@ absl::Status ValidateQueueConfigFields(const QueueConfig& q) {
         return s;
       }
     }
+    if (t.min_tier.has_value() &&
+        (static_cast<int>(*t.min_tier) < 1 || static_cast<int>(*t.min_tier) > 5)) {
+      return absl::InvalidArgumentError(absl::StrCat(f, ".min_tier: unknown tier"));
+    }
+  }
+  if (q.appointment_priority < 0 || q.appointment_priority > kMaxPriority) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "queue.appointment_priority: ", q.appointment_priority, " is outside 0..1000"));
   }
   if (MakeStrategy(q.strategy) == nullptr) {
     return absl::InvalidArgumentError(
@@ -232,6 +259,49 @@ absl::Status ValidateQueueConfigFields(const QueueConfig& q) {
     return s;
   }
   if (absl::Status s = ValidateDuration("queue.wrap_up", q.wrap_up, true); !s.ok()) return s;
+  return absl::OkStatus();
+}
+
+absl::Status ValidateWindow(const CreateSession& c, absl::Time now) {
+  const bool has_start = c.window_start != absl::InfinitePast();
+  const bool has_end = c.window_end != absl::InfinitePast();
+  if (!has_start && !has_end) return absl::OkStatus();
+  if (!has_start) return absl::InvalidArgumentError("window_start: required with window_end");
+  if (!has_end) return absl::InvalidArgumentError("window_end: required with window_start");
+  if (c.window_start == absl::InfiniteFuture()) {
+    return absl::InvalidArgumentError("window_start: must be a finite time");
+  }
+  if (c.window_end == absl::InfiniteFuture()) {
+    return absl::InvalidArgumentError("window_end: must be a finite time");
+  }
+  if (c.window_end <= c.window_start) {
+    return absl::InvalidArgumentError("window_end: must be after window_start");
+  }
+  if (c.window_start > now + kMaxBookingAhead) {
+    return absl::InvalidArgumentError("window_start: more than 400 days from now");
+  }
+  if (c.start_in_bot) {
+    return absl::InvalidArgumentError(
+        "start_in_bot: an appointment (window_start set) never starts in BOT");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateCallbackNumber(absl::string_view field, absl::string_view number) {
+  if (number.empty()) return absl::InvalidArgumentError(absl::StrCat(field, ": required"));
+  if (number.size() > 64) {
+    return absl::InvalidArgumentError(absl::StrCat(field, ": longer than 64 characters"));
+  }
+  for (size_t i = 0; i < number.size(); ++i) {
+    const char ch = number[i];
+    if ((ch >= '0' && ch <= '9') || ch == '+' || ch == '-' || ch == ' ' || ch == '(' ||
+        ch == ')') {
+      continue;
+    }
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": character ", i + 1,
+                     " is not a digit, '+', '-', ' ', '(' or ')'"));
+  }
   return absl::OkStatus();
 }
 

@@ -8,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "omniroute/command.h"
 #include "omniroute/queue.h"
 #include "omniroute/session.h"
 
@@ -23,6 +24,13 @@ absl::Status ValidateDuration(absl::string_view field, absl::Duration d, bool al
 absl::Status ValidateText(absl::string_view field, absl::string_view text, size_t max_length);
 absl::Status ValidateCustomer(const CustomerSnapshot& customer);
 absl::Status ValidateQueueConfigFields(const QueueConfig& config);
+// A CreateSession's appointment window (`window_start`, `window_end`) at time `now`.
+absl::Status ValidateWindow(const CreateSession& c, absl::Time now);
+// A callback number: 1 to 64 characters of digits, '+', '-', ' ', '(' and ')'.
+absl::Status ValidateCallbackNumber(absl::string_view field, absl::string_view number);
+
+// How far ahead an appointment may be booked.
+inline constexpr absl::Duration kMaxBookingAhead = absl::Hours(24 * 400);
 
 }  // namespace omniroute::internal
 

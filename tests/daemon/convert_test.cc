@@ -5,12 +5,14 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <variant>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/time/time.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "omniroute/engine.h"
 
@@ -35,6 +37,16 @@ pb::Duration ProtoDuration(int64_t seconds, int32_t nanos = 0) {
   return d;
 }
 
+// A customer rule with a tag condition (designated initializers would have to name every
+// member under -Wextra).
+TagRule Rule(std::string tag, int priority_boost = 0, Requirement requirement = {}) {
+  TagRule r;
+  r.tag = std::move(tag);
+  r.priority_boost = priority_boost;
+  r.requirement = std::move(requirement);
+  return r;
+}
+
 QueueConfig FullQueue() {
   QueueConfig q;
   q.id = QueueId("repair.voice");
@@ -50,8 +62,14 @@ QueueConfig FullQueue() {
   q.overflow_after = absl::Minutes(5);
   q.overflow_queue = QueueId("repair.backup");
   q.channel_limits = {{ChannelId("voice"), 50}, {ChannelId("wechat"), 200}};
-  q.tag_rules = {{"risk:negative-social", 200, {SkillId("complaints"), 3}},
-                 {"new-home", -5, {}}};
+  TagRule risk = Rule("risk:negative-social", 200, {SkillId("complaints"), 3});
+  risk.min_tier = Tier::kExpert;
+  TagRule vip_english = Rule("", 100);
+  vip_english.name = "vip2-english";
+  vip_english.min_vip_level = 2;
+  vip_english.language = "en-US";
+  q.tag_rules = {risk, Rule("new-home", -5), vip_english};
+  q.appointment_priority = 650;
   q.strategy = "best_rated";
   q.delivery = DeliveryMode::kGrab;
   q.offer_timeout = absl::Seconds(12);
@@ -185,6 +203,14 @@ TEST(ConvertQueueTest, FullConfigRoundTrips) {
   EXPECT_EQ(proto.relaxation_steps(3).action(), v1::RELAX_ACTION_ANY_AGENT);
   EXPECT_TRUE(proto.tag_rules(0).has_requirement());
   EXPECT_FALSE(proto.tag_rules(1).has_requirement());
+  EXPECT_EQ(proto.tag_rules(0).min_tier(), v1::AGENT_TIER_EXPERT);
+  EXPECT_EQ(proto.tag_rules(1).min_tier(), v1::AGENT_TIER_UNSPECIFIED);  // none
+  EXPECT_EQ(proto.tag_rules(2).name(), "vip2-english");
+  EXPECT_EQ(proto.tag_rules(2).tag(), "");
+  EXPECT_EQ(proto.tag_rules(2).min_vip_level(), 2);
+  EXPECT_EQ(proto.tag_rules(2).language(), "en-US");
+  EXPECT_TRUE(proto.has_appointment_priority());
+  EXPECT_EQ(proto.appointment_priority(), 650);
   absl::StatusOr<QueueConfig> back = QueueFromProto(proto);
   ASSERT_TRUE(back.ok()) << back.status();
   EXPECT_EQ(*back, q);
@@ -221,16 +247,74 @@ TEST(ConvertQueueTest, UnsetFieldsTakeTheDocumentedDefaults) {
   EXPECT_EQ(q->vip_timeout, absl::Seconds(30));
   EXPECT_EQ(q->wrap_up, absl::Seconds(30));
   EXPECT_EQ(q->overflow_after, absl::ZeroDuration());
+  EXPECT_EQ(q->appointment_priority, 800);
 
   // Explicit zeros are values, not "unset".
   *proto.mutable_ageing_interval() = ProtoDuration(0);
   proto.set_grab_fanout(0);
   proto.set_service_level_goal(0);
+  proto.set_appointment_priority(0);
   q = QueueFromProto(proto);
   ASSERT_TRUE(q.ok());
   EXPECT_EQ(q->ageing_interval, absl::ZeroDuration());
   EXPECT_EQ(q->grab_fanout, 0);
   EXPECT_EQ(q->service_level_goal, 0.0);
+  EXPECT_EQ(q->appointment_priority, 0);
+}
+
+TEST(ConvertQueueTest, CustomerRules) {
+  v1::Queue proto;
+  proto.set_id("q");
+  // A rule on the VIP level alone, one on the language alone, one on all three conditions.
+  v1::TagRule* vip = proto.add_tag_rules();
+  vip->set_min_vip_level(2);
+  vip->set_priority_boost(50);
+  v1::TagRule* lang = proto.add_tag_rules();
+  lang->set_name("english");
+  lang->set_language("en-US");
+  lang->mutable_requirement()->set_skill_id("lang.en");
+  lang->mutable_requirement()->set_min_level(3);
+  v1::TagRule* all = proto.add_tag_rules();
+  all->set_tag("risk:negative-social");
+  all->set_min_vip_level(1);
+  all->set_language("zh-CN");
+  all->set_min_tier(v1::AGENT_TIER_MASTER);
+  absl::StatusOr<QueueConfig> q = QueueFromProto(proto);
+  ASSERT_TRUE(q.ok()) << q.status();
+  ASSERT_EQ(q->tag_rules.size(), 3u);
+  TagRule want_vip = Rule("", 50);
+  want_vip.min_vip_level = 2;
+  TagRule want_lang = Rule("", 0, {SkillId("lang.en"), 3});
+  want_lang.name = "english";
+  want_lang.language = "en-US";
+  TagRule want_all = Rule("risk:negative-social");
+  want_all.min_vip_level = 1;
+  want_all.language = "zh-CN";
+  want_all.min_tier = Tier::kMaster;
+  EXPECT_EQ(q->tag_rules[0], want_vip);
+  EXPECT_EQ(q->tag_rules[1], want_lang);
+  EXPECT_EQ(q->tag_rules[2], want_all);
+  EXPECT_EQ(*QueueFromProto(QueueToProto(*q)), *q);
+}
+
+TEST(ConvertQueueTest, InvalidCustomerRulesNameTheRule) {
+  v1::Queue base = QueueToProto(FullQueue());
+
+  // No condition at all: only actions.
+  v1::Queue p = base;
+  v1::TagRule* bare = p.mutable_tag_rules(1);
+  bare->clear_tag();
+  bare->set_name("boost-everyone");
+  absl::Status s = QueueFromProto(p).status();
+  ExpectInvalid(s, "queue.tag_rules[1]");
+  EXPECT_EQ(s.message(), "queue.tag_rules[1]: needs a tag, min_vip_level or language");
+  ExpectInvalid(QueueFromProto(p, "queues[3]").status(), "queues[3].tag_rules[1]");
+
+  p = base;
+  p.mutable_tag_rules(0)->set_min_tier(static_cast<v1::AgentTier>(6));
+  ExpectInvalid(QueueFromProto(p).status(), "queue.tag_rules[0].min_tier");
+  p.mutable_tag_rules(0)->set_min_tier(static_cast<v1::AgentTier>(-1));
+  ExpectInvalid(QueueFromProto(p).status(), "queue.tag_rules[0].min_tier");
 }
 
 TEST(ConvertQueueTest, IgnoredRelaxationFieldsAreNeutral) {
@@ -433,12 +517,100 @@ TEST(ConvertCommandTest, CreateSession) {
   EXPECT_EQ(c->intent, "repair");
   EXPECT_TRUE(c->start_in_bot);
 
+  // No appointment: no window.
+  EXPECT_EQ(c->window_start, absl::InfinitePast());
+  EXPECT_EQ(c->window_end, absl::InfinitePast());
+  // The customer handle is resolved by the daemon around the command, not converted.
+  r.mutable_customer_handle()->set_kind("wechat");
+  r.mutable_customer_handle()->set_value("o6_bmjrPTlm6_2sgVt7hMZOPfL2M");
+  ASSERT_TRUE(CreateSessionFromProto(r).ok());
+  EXPECT_EQ(CreateSessionFromProto(r)->customer, expected_customer);
+
   r.clear_request_id();
   ExpectInvalid(CreateSessionFromProto(r).status(), "request_id");
   r.set_request_id("tab\there");
   ExpectInvalid(CreateSessionFromProto(r).status(), "request_id");
   r.set_request_id(std::string(129, 'x'));
   ExpectInvalid(CreateSessionFromProto(r).status(), "request_id");
+}
+
+TEST(ConvertCommandTest, CreateSessionWithAnAppointment) {
+  v1::CreateSessionRequest r;
+  r.set_request_id("booking-1");
+  r.set_channel_id("onsite_visit");
+  r.set_queue_id("field");
+  *r.mutable_appointment()->mutable_start_time() = TimeToProto(kT0 + absl::Hours(2));
+  *r.mutable_appointment()->mutable_end_time() =
+      TimeToProto(kT0 + absl::Hours(4) + absl::Nanoseconds(1'999));
+  absl::StatusOr<CreateSession> c = CreateSessionFromProto(r);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->window_start, kT0 + absl::Hours(2));
+  EXPECT_EQ(c->window_end, kT0 + absl::Hours(4) + absl::Microseconds(1));  // truncated
+
+  struct Case {
+    const char* what;
+    void (*spoil)(v1::Appointment*);
+    const char* field;
+    const char* message;  // nullptr: not checked beyond the field
+  };
+  const Case cases[] = {
+      {"no start", [](v1::Appointment* a) { a->clear_start_time(); }, "appointment.start_time",
+       "appointment.start_time: required"},
+      {"no end", [](v1::Appointment* a) { a->clear_end_time(); }, "appointment.end_time",
+       "appointment.end_time: required"},
+      {"empty appointment",
+       [](v1::Appointment* a) {
+         a->clear_start_time();
+         a->clear_end_time();
+       },
+       "appointment.start_time", nullptr},
+      {"end before start",
+       [](v1::Appointment* a) {
+         *a->mutable_end_time() = TimeToProto(kT0 + absl::Hours(1));
+       },
+       "appointment.end_time", "appointment.end_time: must be after start_time"},
+      {"end equal to start",
+       [](v1::Appointment* a) { *a->mutable_end_time() = a->start_time(); },
+       "appointment.end_time", "appointment.end_time: must be after start_time"},
+      {"nanos out of range",
+       [](v1::Appointment* a) { a->mutable_start_time()->set_nanos(1'000'000'000); },
+       "appointment.start_time", nullptr},
+      {"negative nanos", [](v1::Appointment* a) { a->mutable_end_time()->set_nanos(-1); },
+       "appointment.end_time", nullptr},
+      {"year 10000",
+       [](v1::Appointment* a) { a->mutable_end_time()->set_seconds(253'402'300'800); },
+       "appointment.end_time", nullptr},
+  };
+  for (const Case& k : cases) {
+    SCOPED_TRACE(k.what);
+    v1::CreateSessionRequest bad = r;
+    k.spoil(bad.mutable_appointment());
+    absl::Status s = CreateSessionFromProto(bad).status();
+    ExpectInvalid(s, k.field);
+    if (k.message != nullptr) {
+      EXPECT_EQ(s.message(), k.message);
+    }
+  }
+}
+
+TEST(ConvertCommandTest, RequestCallback) {
+  v1::RequestCallbackRequest r;
+  r.set_session_id("12");
+  r.set_callback_number("+86 138 0000 0000");
+  absl::StatusOr<RequestCallback> c = RequestCallbackFromProto(r);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->session, SessionId(12));
+  EXPECT_EQ(c->number, "+86 138 0000 0000");
+
+  r.clear_callback_number();
+  absl::Status s = RequestCallbackFromProto(r).status();
+  ExpectInvalid(s, "callback_number");
+  EXPECT_EQ(s.message(), "callback_number: required");
+  r.set_callback_number("123");
+  r.set_session_id("twelve");
+  ExpectInvalid(RequestCallbackFromProto(r).status(), "session_id");
+  r.clear_session_id();
+  ExpectInvalid(RequestCallbackFromProto(r).status(), "session_id");
 }
 
 TEST(ConvertCommandTest, CancelSessionKinds) {
@@ -653,6 +825,12 @@ TEST(ConvertSessionTest, Fields) {
   EXPECT_EQ(p.declined_agent_ids(0), "eng-1");
   EXPECT_EQ(TimeFromProto(p.deadline_time()), kT0 + absl::Seconds(17));
   EXPECT_EQ(p.request_id(), "");
+  // None of the appointment, callback and rule fields.
+  EXPECT_FALSE(p.has_appointment());
+  EXPECT_EQ(p.callback_number(), "");
+  EXPECT_EQ(p.min_tier(), v1::AGENT_TIER_UNSPECIFIED);
+  EXPECT_EQ(p.rules_applied_size(), 0);
+  EXPECT_FALSE(p.has_assign_time());
 
   s.state = SessionState::kBot;
   s.deadline.reset();
@@ -664,6 +842,64 @@ TEST(ConvertSessionTest, Fields) {
 
   s.deadline = absl::InfiniteFuture();
   EXPECT_FALSE(SessionToProto(s).has_deadline_time());
+}
+
+TEST(ConvertSessionTest, AppointmentCallbackRulesAndAssignment) {
+  SessionInfo s;
+  s.id = SessionId(5);
+  s.channel = ChannelId("voice");
+  s.queue = QueueId("field");
+  s.state = SessionState::kScheduled;
+  s.created_at = kT0;
+  s.waiting_since = kT0 + absl::Hours(1);  // the window start: not reported while SCHEDULED
+  s.queue_entered_at = kT0 + absl::Hours(1);
+  s.window_start = kT0 + absl::Hours(1);
+  s.window_end = kT0 + absl::Hours(3);
+  s.min_tier = Tier::kExpert;
+  s.rules_applied = {"tag=risk:negative-social", "vip>=2"};
+
+  v1::Session p = SessionToProto(s);
+  EXPECT_EQ(p.state(), v1::SESSION_STATE_SCHEDULED);
+  EXPECT_FALSE(p.has_wait_start_time()) << "a SCHEDULED session has not entered its queue";
+  EXPECT_FALSE(p.has_queue_enter_time());
+  ASSERT_TRUE(p.has_appointment());
+  EXPECT_EQ(TimeFromProto(p.appointment().start_time()), kT0 + absl::Hours(1));
+  EXPECT_EQ(TimeFromProto(p.appointment().end_time()), kT0 + absl::Hours(3));
+  EXPECT_EQ(p.min_tier(), v1::AGENT_TIER_EXPERT);
+  ASSERT_EQ(p.rules_applied_size(), 2);
+  EXPECT_EQ(p.rules_applied(0), "tag=risk:negative-social");
+  EXPECT_EQ(p.rules_applied(1), "vip>=2");
+  EXPECT_FALSE(p.has_assign_time());
+  EXPECT_EQ(p.callback_number(), "");
+
+  s.state = SessionState::kAssigned;
+  s.assigned_at = kT0 + absl::Hours(1) + absl::Seconds(42);
+  s.callback_number = "+86 138 0000 0000";
+  p = SessionToProto(s);
+  EXPECT_EQ(TimeFromProto(p.wait_start_time()), kT0 + absl::Hours(1));
+  EXPECT_EQ(TimeFromProto(p.assign_time()), kT0 + absl::Hours(1) + absl::Seconds(42));
+  EXPECT_EQ(p.callback_number(), "+86 138 0000 0000");
+  EXPECT_TRUE(p.has_appointment());
+}
+
+TEST(ConvertOfferTest, CallbackOffersAreOutboundCalls) {
+  v1::Offer offer;
+  offer.set_offer_id("16");
+  offer.mutable_session()->set_id("3");
+  MarkCallbackOffer(&offer);
+  EXPECT_FALSE(offer.outbound_callback());
+  EXPECT_EQ(offer.callback_number(), "");
+
+  offer.mutable_session()->set_callback_number("010-8888 1234");
+  MarkCallbackOffer(&offer);
+  EXPECT_TRUE(offer.outbound_callback());
+  EXPECT_EQ(offer.callback_number(), "010-8888 1234");
+
+  // The offer follows its session: no number, no outbound call.
+  offer.mutable_session()->clear_callback_number();
+  MarkCallbackOffer(&offer);
+  EXPECT_FALSE(offer.outbound_callback());
+  EXPECT_EQ(offer.callback_number(), "");
 }
 
 TEST(ConvertEventTest, RoutingEventWithReason) {
@@ -688,6 +924,7 @@ TEST(ConvertEventTest, RoutingEventWithReason) {
   e.reason.effective_priority_milli = 12'345;
   e.reason.waited = absl::Seconds(12);
   e.reason.runner_up_session = SessionId(18);
+  e.reason.rules = {"tag=risk:negative-social", "vip-boost"};
   e.deadline = kT0 + absl::Seconds(15);
 
   v1::Event p = EventToProto(e);
@@ -717,7 +954,14 @@ TEST(ConvertEventTest, RoutingEventWithReason) {
   EXPECT_EQ(r.effective_priority_milli(), 12'345);
   EXPECT_EQ(*DurationFromProto("waited", r.waited()), absl::Seconds(12));
   EXPECT_EQ(r.runner_up_session_id(), "18");
+  ASSERT_EQ(r.rules_size(), 2);
+  EXPECT_EQ(r.rules(0), "tag=risk:negative-social");
+  EXPECT_EQ(r.rules(1), "vip-boost");
   EXPECT_EQ(TimeFromProto(p.deadline_time()), kT0 + absl::Seconds(15));
+  // Not a rank event: no tier, previous tier or score.
+  EXPECT_EQ(p.tier(), v1::AGENT_TIER_UNSPECIFIED);
+  EXPECT_EQ(p.previous_tier(), v1::AGENT_TIER_UNSPECIFIED);
+  EXPECT_EQ(p.score(), 0);
 
   e.reason.has_runner_up = false;
   e.reason.runner_up_session = SessionId();
@@ -752,9 +996,57 @@ TEST(ConvertEventTest, NonSessionAndPresenceEvents) {
   EXPECT_EQ(p.queue_id(), "q");
 }
 
+TEST(ConvertEventTest, RankWindowAndCallbackEvents) {
+  Event e;
+  e.seq = 7;
+  e.at = kT0;
+  e.type = EventType::kEngineerRankChanged;
+  e.engineer = EngineerId("eng-1");
+  e.tier = Tier::kExpert;
+  e.previous_tier = Tier::kElite;
+  e.score = 912;
+  e.detail = "nightly points";
+  v1::Event p = EventToProto(e);
+  EXPECT_EQ(p.type(), v1::EVENT_TYPE_AGENT_RANK_CHANGED);
+  EXPECT_EQ(p.agent_id(), "eng-1");
+  EXPECT_EQ(p.tier(), v1::AGENT_TIER_EXPERT);
+  EXPECT_EQ(p.previous_tier(), v1::AGENT_TIER_ELITE);
+  EXPECT_EQ(p.score(), 912);
+  EXPECT_EQ(p.detail(), "nightly points");
+  EXPECT_EQ(p.session_id(), "");
+  EXPECT_EQ(p.session_state(), v1::SESSION_STATE_UNSPECIFIED);
+  EXPECT_EQ(p.presence(), v1::PRESENCE_UNSPECIFIED);
+
+  e = Event();
+  e.seq = 8;
+  e.at = kT0 + absl::Hours(1);
+  e.type = EventType::kSessionWindowOpened;
+  e.session = SessionId(5);
+  e.queue = QueueId("field");
+  e.channel = ChannelId("onsite_visit");
+  e.state = SessionState::kQueued;
+  e.tier = Tier::kMaster;  // not a rank event: not reported
+  e.score = 5;
+  p = EventToProto(e);
+  EXPECT_EQ(p.type(), v1::EVENT_TYPE_SESSION_WINDOW_OPENED);
+  EXPECT_EQ(p.session_id(), "5");
+  EXPECT_EQ(p.session_state(), v1::SESSION_STATE_QUEUED);
+  EXPECT_EQ(p.tier(), v1::AGENT_TIER_UNSPECIFIED);
+  EXPECT_EQ(p.score(), 0);
+
+  e.type = EventType::kCallbackRequested;
+  p = EventToProto(e);
+  EXPECT_EQ(p.type(), v1::EVENT_TYPE_CALLBACK_REQUESTED);
+  EXPECT_EQ(p.session_state(), v1::SESSION_STATE_QUEUED);
+
+  e.type = EventType::kSessionCreated;
+  e.state = SessionState::kScheduled;
+  EXPECT_EQ(EventToProto(e).session_state(), v1::SESSION_STATE_SCHEDULED);
+}
+
 TEST(ConvertEventTest, EveryEngineEventTypeHasAProtoName) {
   for (int t = static_cast<int>(EventType::kChannelUpserted);
-       t <= static_cast<int>(EventType::kSessionCancelled); ++t) {
+       t <= static_cast<int>(EventType::kCallbackRequested); ++t) {
     v1::EventType p = EventTypeToProto(static_cast<EventType>(t));
     ASSERT_TRUE(v1::EventType_IsValid(p));
     // Same name modulo the contract's vocabulary (engineer -> agent).
@@ -848,6 +1140,144 @@ TEST(ConvertEngineTest, ConvertedCommandsDriveTheEngine) {
   EXPECT_NE(refused.error_message(), "");
 }
 
+// Customer rules, appointments and callbacks: what the edge builds the engine accepts, reads
+// back equal, and the engine's refusals reach the client under the API's field paths.
+TEST(ConvertEngineTest, RulesAppointmentsAndCallbacksDriveTheEngine) {
+  Engine engine;
+  std::vector<Event> events;
+  v1::Queue queue;
+  queue.set_id("care");
+  queue.set_appointment_priority(700);
+  v1::TagRule* vip = queue.add_tag_rules();
+  vip->set_min_vip_level(2);
+  vip->set_priority_boost(300);
+  v1::TagRule* risk = queue.add_tag_rules();
+  risk->set_name("risk");
+  risk->set_tag("risk:negative-social");
+  risk->set_min_tier(v1::AGENT_TIER_EXPERT);
+  absl::StatusOr<QueueConfig> q = QueueFromProto(queue);
+  ASSERT_TRUE(q.ok()) << q.status();
+  ASSERT_TRUE(engine.Apply(UpsertQueue{*q}, kT0, &events).ok());
+  std::optional<QueueInfo> qi = engine.GetQueue(QueueId("care"));
+  ASSERT_TRUE(qi.has_value());
+  EXPECT_EQ(*QueueFromProto(QueueToProto(*qi)), *q);
+
+  // The engine checks what the edge leaves to it, under the request's field paths.
+  v1::Queue bad = queue;
+  bad.mutable_tag_rules(0)->set_min_vip_level(10);
+  absl::Status refused = ToApiFieldPath(
+      engine.Apply(UpsertQueue{*QueueFromProto(bad)}, kT0, &events), {});
+  ExpectInvalid(refused, "queue.tag_rules[0].min_vip_level");
+  bad = queue;
+  bad.set_appointment_priority(1001);
+  refused = ToApiFieldPath(engine.Apply(UpsertQueue{*QueueFromProto(bad)}, kT0, &events), {});
+  ExpectInvalid(refused, "queue.appointment_priority");
+
+  // A risky VIP: both rules.
+  v1::CreateSessionRequest create;
+  create.set_request_id("r-1");
+  create.set_channel_id("voice");
+  create.set_queue_id("care");
+  create.mutable_customer()->set_vip_level(3);
+  create.mutable_customer()->add_tags("risk:negative-social");
+  events.clear();
+  ASSERT_TRUE(engine.Apply(*CreateSessionFromProto(create), kT0, &events).ok());
+  v1::Session risky = SessionToProto(*engine.GetSession(SessionId(1)));
+  EXPECT_EQ(risky.state(), v1::SESSION_STATE_QUEUED);
+  EXPECT_EQ(risky.priority(), 300);
+  EXPECT_EQ(risky.min_tier(), v1::AGENT_TIER_EXPERT);
+  EXPECT_THAT(risky.rules_applied(), ::testing::ElementsAre("vip>=2", "risk"));
+
+  // A booking an hour ahead: SCHEDULED, with its window.
+  v1::CreateSessionRequest book = create;
+  book.set_request_id("r-2");
+  book.clear_customer();
+  *book.mutable_appointment()->mutable_start_time() = TimeToProto(kT0 + absl::Hours(1));
+  *book.mutable_appointment()->mutable_end_time() = TimeToProto(kT0 + absl::Hours(2));
+  events.clear();
+  ASSERT_TRUE(engine.Apply(*CreateSessionFromProto(book), kT0, &events).ok());
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(EventToProto(events[0]).session_state(), v1::SESSION_STATE_SCHEDULED);
+  v1::Session booked = SessionToProto(*engine.GetSession(SessionId(2)));
+  EXPECT_EQ(booked.state(), v1::SESSION_STATE_SCHEDULED);
+  EXPECT_EQ(TimeFromProto(booked.appointment().start_time()), kT0 + absl::Hours(1));
+  EXPECT_EQ(TimeFromProto(booked.appointment().end_time()), kT0 + absl::Hours(2));
+  EXPECT_FALSE(booked.has_wait_start_time());
+  events.clear();
+  engine.Advance(kT0 + absl::Hours(1), &events);
+  int opened = 0;
+  for (const Event& e : events) {
+    if (e.session != SessionId(2)) continue;  // the risky session's stages ran out meanwhile
+    EXPECT_EQ(EventToProto(e).type(), v1::EVENT_TYPE_SESSION_WINDOW_OPENED);
+    EXPECT_EQ(EventToProto(e).session_state(), v1::SESSION_STATE_QUEUED);
+    ++opened;
+  }
+  EXPECT_EQ(opened, 1);
+  booked = SessionToProto(*engine.GetSession(SessionId(2)));
+  EXPECT_EQ(booked.state(), v1::SESSION_STATE_QUEUED);
+  EXPECT_EQ(booked.priority(), 700);
+  EXPECT_EQ(TimeFromProto(booked.wait_start_time()), kT0 + absl::Hours(1));
+
+  // Too far ahead: refused by the engine, named as the API names it.
+  book.set_request_id("r-3");
+  *book.mutable_appointment()->mutable_start_time() =
+      TimeToProto(kT0 + absl::Hours(1 + 24 * 401));
+  *book.mutable_appointment()->mutable_end_time() = TimeToProto(kT0 + absl::Hours(2 + 24 * 401));
+  refused = ToApiFieldPath(
+      engine.Apply(*CreateSessionFromProto(book), kT0 + absl::Hours(1), &events),
+      {{"queue", "queue_id"},
+       {"channel", "channel_id"},
+       {"window_start", "appointment.start_time"},
+       {"window_end", "appointment.end_time"}});
+  ExpectInvalid(refused, "appointment.start_time");
+
+  // A callback on the QUEUED risky session; a bad number and a second request refused.
+  const std::initializer_list<FieldRename> callback_renames = {
+      {"session", "session_id"}, {"number", "callback_number"}};
+  v1::RequestCallbackRequest callback;
+  callback.set_session_id("1");
+  callback.set_callback_number("call me!");
+  refused = ToApiFieldPath(
+      engine.Apply(*RequestCallbackFromProto(callback), kT0 + absl::Hours(1), &events),
+      callback_renames);
+  ExpectInvalid(refused, "callback_number");
+  callback.set_callback_number("+86 138 0000 0000");
+  events.clear();
+  ASSERT_TRUE(
+      engine.Apply(*RequestCallbackFromProto(callback), kT0 + absl::Hours(1), &events).ok());
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(EventToProto(events[0]).type(), v1::EVENT_TYPE_CALLBACK_REQUESTED);
+  EXPECT_EQ(SessionToProto(*engine.GetSession(SessionId(1))).callback_number(),
+            "+86 138 0000 0000");
+  refused = ToApiFieldPath(
+      engine.Apply(*RequestCallbackFromProto(callback), kT0 + absl::Hours(1), &events),
+      callback_renames);
+  EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition) << refused;
+  callback.set_session_id("99");
+  refused = ToApiFieldPath(
+      engine.Apply(*RequestCallbackFromProto(callback), kT0 + absl::Hours(1), &events),
+      callback_renames);
+  EXPECT_EQ(refused.code(), absl::StatusCode::kNotFound) << refused;
+
+  // A rank change becomes a rank event.
+  EngineerConfig agent;
+  agent.id = EngineerId("eng-1");
+  agent.queues = {QueueId("care")};
+  ASSERT_TRUE(engine.Apply(UpsertEngineer{agent}, kT0 + absl::Hours(1), &events).ok());
+  events.clear();
+  ASSERT_TRUE(engine
+                  .Apply(SetEngineerRank{EngineerId("eng-1"), Tier::kExpert, 900, "ratings"},
+                         kT0 + absl::Hours(1), &events)
+                  .ok());
+  ASSERT_FALSE(events.empty());
+  v1::Event rank = EventToProto(events[0]);
+  EXPECT_EQ(rank.type(), v1::EVENT_TYPE_AGENT_RANK_CHANGED);
+  EXPECT_EQ(rank.agent_id(), "eng-1");
+  EXPECT_EQ(rank.tier(), v1::AGENT_TIER_EXPERT);
+  EXPECT_EQ(rank.previous_tier(), v1::AGENT_TIER_ROOKIE);
+  EXPECT_EQ(rank.score(), 900);
+}
+
 }  // namespace
 }  // namespace omniroute::daemon
 
@@ -873,6 +1303,17 @@ TEST(ConvertFieldPathTest, EngineNamesBecomeProtoPaths) {
             "target_queue_id, target_agent_id: name a queue, an agent or both");
   EXPECT_EQ(rewrite("session: must be set", {{"session", "session_id"}}),
             "session_id: must be set");
+  // CreateSession's appointment and RequestCallback's number (the handlers' renames).
+  EXPECT_EQ(rewrite("window_start: more than 400 days ahead",
+                    {{"queue", "queue_id"},
+                     {"channel", "channel_id"},
+                     {"window_start", "appointment.start_time"},
+                     {"window_end", "appointment.end_time"}}),
+            "appointment.start_time: more than 400 days ahead");
+  EXPECT_EQ(rewrite("number: character not allowed",
+                    {{"session", "session_id"}, {"number", "callback_number"}}),
+            "callback_number: character not allowed");
+  EXPECT_EQ(rewrite("queue.tag_rules[2].min_tier: x", {}), "queue.tag_rules[2].min_tier: x");
   // Not a path: left alone.
   EXPECT_EQ(rewrite("session 17 not found", {{"session", "session_id"}}), "session 17 not found");
   EXPECT_EQ(rewrite("queue \"x\" not found: y", {{"queue", "queue_id"}}),

@@ -67,6 +67,8 @@
 #include "omniroute/v1/admin_service.grpc.pb.h"
 #include "omniroute/v1/agent_service.grpc.pb.h"
 #include "omniroute/v1/config.pb.h"
+#include "omniroute/v1/customer_service.grpc.pb.h"
+#include "omniroute/v1/device_service.grpc.pb.h"
 #include "omniroute/v1/event_service.grpc.pb.h"
 #include "omniroute/v1/resources.pb.h"
 #include "omniroute/v1/session_service.grpc.pb.h"
@@ -562,6 +564,17 @@ class Daemon {
   OMNIROUTE_HARNESS_RPC(agents_, RejectOffer)
   OMNIROUTE_HARNESS_RPC(agents_, ClaimOffer)
   OMNIROUTE_HARNESS_RPC(agents_, EndWrapUp)
+  OMNIROUTE_HARNESS_RPC(customers_, ResolveCustomer)
+  OMNIROUTE_HARNESS_RPC(customers_, GetCustomer)
+  OMNIROUTE_HARNESS_RPC(customers_, UpdateCustomer)
+  OMNIROUTE_HARNESS_RPC(customers_, LinkHandle)
+  OMNIROUTE_HARNESS_RPC(customers_, UnlinkHandle)
+  OMNIROUTE_HARNESS_RPC(customers_, MergeCustomers)
+  OMNIROUTE_HARNESS_RPC(customers_, ListInteractions)
+  OMNIROUTE_HARNESS_RPC(customers_, RateSession)
+  OMNIROUTE_HARNESS_RPC(customers_, GetAgentRating)
+  OMNIROUTE_HARNESS_RPC(customers_, ListAgentsForCustomer)
+  OMNIROUTE_HARNESS_RPC(devices_, ReportDeviceAlert)
 #undef OMNIROUTE_HARNESS_RPC
 
   // ---- conveniences -------------------------------------------------------------------------
@@ -702,6 +715,8 @@ class Daemon {
     sessions_ = v1::SessionService::NewStub(channel_);
     agents_ = v1::AgentService::NewStub(channel_);
     events_ = v1::EventService::NewStub(channel_);
+    customers_ = v1::CustomerService::NewStub(channel_);
+    devices_ = v1::DeviceService::NewStub(channel_);
   }
 
   void Launch(const std::string& config_text) {
@@ -829,6 +844,8 @@ class Daemon {
   std::unique_ptr<v1::SessionService::Stub> sessions_;
   std::unique_ptr<v1::AgentService::Stub> agents_;
   std::unique_ptr<v1::EventService::Stub> events_;
+  std::unique_ptr<v1::CustomerService::Stub> customers_;
+  std::unique_ptr<v1::DeviceService::Stub> devices_;
 };
 
 // ---------------------------------------------------------------------------------------------

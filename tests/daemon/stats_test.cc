@@ -118,6 +118,28 @@ class StatsTest : public ::testing::Test {
     ADD_FAILURE() << "no SESSION_CREATED" << Log();
     return SessionId();
   }
+  // A booked session: SCHEDULED until `start` (when `start` is after `at`).
+  SessionId Book(const std::string& queue, const std::string& channel, absl::Time at,
+                 absl::Time start, absl::Time end) {
+    CreateSession c;
+    c.queue = QueueId(queue);
+    c.channel = ChannelId(channel);
+    c.window_start = start;
+    c.window_end = end;
+    for (const Event& e : Apply(c, at)) {
+      if (e.type == EventType::kSessionCreated) return e.session;
+    }
+    ADD_FAILURE() << "no SESSION_CREATED" << Log();
+    return SessionId();
+  }
+  void Callback(SessionId s, absl::Time at, std::string number = "+86 138 0000 0000") {
+    Apply(RequestCallback{s, std::move(number)}, at);
+  }
+  SessionState StateOf(SessionId s) {
+    std::optional<SessionInfo> info = engine_.GetSession(s);
+    EXPECT_TRUE(info.has_value()) << "session " << s.value() << Log();
+    return info.has_value() ? info->state : SessionState::kBot;
+  }
   // The agent a direct offer of `s` is out to.
   std::string OfferedTo(SessionId s) {
     std::optional<SessionInfo> info = engine_.GetSession(s);
@@ -562,6 +584,196 @@ TEST_F(StatsTest, PresenceTimesSplitAtTheWindowStart) {
   // The presence in force now is listed even when held for no time yet.
   EXPECT_THAT(PresenceTimes(A("dora", T(1000), absl::Seconds(1000))),
               ElementsAre(Pair(v1::PRESENCE_OFFLINE, absl::ZeroDuration())));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Appointments and callbacks
+
+TEST_F(StatsTest, AppointmentsScheduledThenServedInWindowOrLate) {
+  AddQueue(Queue("field"));
+  AddAgent(Agent("ann", {"field"}));
+  AddAgent(Agent("bob", {"field"}));
+  // Two bookings made at 0 s for windows opening at 10 s; one ends at 20 s, one at 12 s.
+  const SessionId s1 = Book("field", "voice", T(0), T(10), T(20));
+  const SessionId s2 = Book("field", "voice", T(0), T(10), T(12));
+  EXPECT_EQ(StateOf(s1), SessionState::kScheduled);
+  v1::QueueStats q = Q("field", T(5));
+  EXPECT_EQ(q.appointments_scheduled(), 2);
+  EXPECT_EQ(q.entered_count(), 0) << "a SCHEDULED session has not entered the queue";
+  EXPECT_EQ(q.waiting(), 0);
+  EXPECT_EQ(book_.waiting_sessions(), 0) << "SCHEDULED is not waiting";
+
+  // The windows open: both enter the queue.
+  q = Q("field", T(10));
+  EXPECT_EQ(StateOf(s1), SessionState::kQueued) << Log();
+  EXPECT_EQ(q.appointments_scheduled(), 0);
+  EXPECT_EQ(q.entered_count(), 2);
+  EXPECT_EQ(book_.waiting_sessions(), 2);
+
+  // ann takes one within its window; bob comes at 15 s, after s2's window ended at 12 s.
+  SetPresenceAt("ann", Presence::kAvailable, T(11));
+  const SessionId first = OfferedTo(s1) == "ann" ? s1 : s2;
+  const SessionId second = first == s1 ? s2 : s1;
+  Accept(first, "ann", T(11));
+  SetPresenceAt("bob", Presence::kAvailable, T(15));
+  EXPECT_EQ(OfferedTo(second), "bob");
+  Accept(second, "bob", T(15));
+  q = Q("field", T(16));
+  EXPECT_EQ(q.answered_count(), 2);
+  // s1 (window to 20 s) is in time whoever took it at 11 or 15 s; s2 (to 12 s) only at 11 s.
+  const int64_t late = second == s2 ? 1 : 0;
+  EXPECT_EQ(q.appointments_served_in_window(), 2 - late);
+  EXPECT_EQ(q.appointments_served_late(), late);
+
+  // A booking cancelled while SCHEDULED leaves the live figure and is no abandonment; a plain
+  // session is no appointment.
+  const SessionId s3 = Book("field", "voice", T(20), T(100), T(200));
+  EXPECT_EQ(Q("field", T(21)).appointments_scheduled(), 1);
+  Cancel(s3, /*abandoned=*/true, T(22));
+  q = Q("field", T(23));
+  EXPECT_EQ(q.appointments_scheduled(), 0);
+  EXPECT_EQ(q.abandoned_count(), 0);
+  EXPECT_EQ(book_.footprint().sessions, 2u);  // the two assigned
+  SetPresenceAt("ann", Presence::kNotReady, T(24));
+  Complete(first, "ann", T(25));
+  EndWrap(first, "ann", T(26));
+  Complete(second, "bob", T(25));
+  EndWrap(second, "bob", T(26));
+  const SessionId plain = Create("field", "voice", T(30));
+  EXPECT_EQ(OfferedTo(plain), "bob");
+  Accept(plain, "bob", T(31));
+  q = Q("field", T(32));
+  EXPECT_EQ(q.answered_count(), 3);
+  EXPECT_EQ(q.appointments_served_in_window() + q.appointments_served_late(), 2);
+
+  // Windowed like the other figures: gone from a window that starts after them.
+  q = Q("field", T(40), absl::Seconds(5));
+  EXPECT_EQ(q.appointments_served_in_window(), 0);
+  EXPECT_EQ(q.appointments_served_late(), 0);
+}
+
+TEST_F(StatsTest, AppointmentWhoseWindowAlreadyOpenedIsQueuedAtOnce) {
+  AddQueue(Queue("field"));
+  const SessionId s = Book("field", "voice", T(50), T(40), T(60));
+  EXPECT_EQ(StateOf(s), SessionState::kQueued);
+  const v1::QueueStats q = Q("field", T(51));
+  EXPECT_EQ(q.appointments_scheduled(), 0);
+  EXPECT_EQ(q.entered_count(), 1);
+  EXPECT_EQ(q.waiting(), 1);
+}
+
+TEST_F(StatsTest, CallbacksRequestedAndWaiting) {
+  QueueConfig support = Queue("support");
+  support.offer_timeout = absl::Minutes(10);
+  AddQueue(support);
+  AddQueue(Queue("backup"));
+  AddAgent(Agent("ann", {"support"}));
+  const SessionId s1 = Create("support", "voice", T(0));
+  const SessionId s2 = Create("support", "voice", T(1));
+  const SessionId s3 = Create("support", "voice", T(2));
+  Callback(s1, T(3));
+  v1::QueueStats q = Q("support", T(4));
+  EXPECT_EQ(q.callbacks_requested(), 1);
+  EXPECT_EQ(q.callbacks_waiting(), 1);
+  EXPECT_EQ(q.waiting(), 3) << "a callback keeps its place in the queue";
+
+  // Only in QUEUED, and only once: refused requests count nothing.
+  std::vector<Event> events;
+  EXPECT_EQ(engine_.Apply(RequestCallback{s1, "123"}, T(5), &events).code(),
+            absl::StatusCode::kFailedPrecondition);
+  Feed(events);
+
+  // Offered: still waiting for an agent. Assigned: no longer.
+  SetPresenceAt("ann", Presence::kAvailable, T(6));
+  EXPECT_EQ(OfferedTo(s1), "ann") << "s1 kept its place: first";
+  q = Q("support", T(7));
+  EXPECT_EQ(q.callbacks_waiting(), 1);
+  events.clear();
+  EXPECT_EQ(engine_.Apply(RequestCallback{s1, "123"}, T(7), &events).code(),
+            absl::StatusCode::kFailedPrecondition)
+      << "OFFERED";
+  Feed(events);
+  Accept(s1, "ann", T(8));
+  q = Q("support", T(9));
+  EXPECT_EQ(q.callbacks_waiting(), 0);
+  EXPECT_EQ(q.callbacks_requested(), 1);
+
+  // Two more; one is cancelled, one waits.
+  Callback(s2, T(10));
+  Callback(s3, T(11), "010-8888 1234");
+  EXPECT_EQ(Q("support", T(12)).callbacks_waiting(), 2);
+  Cancel(s2, /*abandoned=*/true, T(13));
+  q = Q("support", T(14));
+  EXPECT_EQ(q.callbacks_requested(), 3);
+  EXPECT_EQ(q.callbacks_waiting(), 1);
+  EXPECT_EQ(q.abandoned_count(), 1);
+  EXPECT_EQ(Q("support", T(14), absl::Seconds(5)).callbacks_requested(), 2);  // 10 s, 11 s
+  EXPECT_EQ(Q("backup", T(14)).callbacks_waiting(), 0);
+}
+
+TEST_F(StatsTest, CallbackOverflowingMovesToTheTargetQueue) {
+  QueueConfig support = Queue("support");
+  support.overflow_after = absl::Seconds(30);
+  support.overflow_queue = QueueId("backup");
+  AddQueue(Queue("backup"));
+  AddQueue(support);
+  const SessionId s = Create("support", "voice", T(0));
+  Callback(s, T(1));
+  EXPECT_EQ(Q("support", T(2)).callbacks_waiting(), 1);
+  EXPECT_EQ(Q("backup", T(2)).callbacks_waiting(), 0);
+  AdvanceTo(T(31));
+  EXPECT_EQ(engine_.GetSession(s)->queue, QueueId("backup")) << Log();
+  EXPECT_EQ(Q("support", T(31)).callbacks_waiting(), 0);
+  EXPECT_EQ(Q("backup", T(31)).callbacks_waiting(), 1);
+  EXPECT_EQ(Q("backup", T(31)).callbacks_requested(), 0) << "requested in support";
+  Cancel(s, /*abandoned=*/true, T(32));
+  EXPECT_EQ(Q("backup", T(33)).callbacks_waiting(), 0);
+}
+
+TEST_F(StatsTest, ABookOverALoadedSnapshotAdoptsItsSessions) {
+  AddQueue(Queue("field"));
+  AddAgent(Agent("ann", {"field"}));
+  Book("field", "voice", T(0), T(100), T(200));
+  const SessionId cb = Create("field", "voice", T(1));
+  Callback(cb, T(2));
+  Create("field", "wechat", T(3), /*bot=*/true);
+  EXPECT_EQ(book_.waiting_sessions(), 2);
+
+  // A restart from a snapshot: a new engine and a new book that saw none of it.
+  Engine restored;
+  ASSERT_TRUE(restored.LoadSnapshot(engine_.SaveSnapshot()).ok());
+  StatsBook fresh(absl::Hours(1));
+  absl::StatusOr<v1::QueueStats> q = fresh.QueueStats(restored, QueueId("field"), T(4),
+                                                      absl::Minutes(5));
+  ASSERT_TRUE(q.ok()) << q.status();
+  EXPECT_EQ(q->appointments_scheduled(), 1) << "counted from the engine before any event";
+  EXPECT_EQ(q->callbacks_waiting(), 1);
+
+  // The first event adopts the sessions the engine holds.
+  std::vector<Event> events;
+  ASSERT_TRUE(restored
+                  .Apply(SetPresence{EngineerId("ann"), Presence::kNotReady, "break",
+                                     absl::ZeroDuration()},
+                         T(5), &events)
+                  .ok());
+  for (const Event& e : events) fresh.Observe(e, restored);
+  EXPECT_EQ(fresh.waiting_sessions(), 2);  // the callback (QUEUED) and the bot session
+  EXPECT_EQ(fresh.footprint().sessions, 3u);
+  q = fresh.QueueStats(restored, QueueId("field"), T(6), absl::Minutes(5));
+  EXPECT_EQ(q->appointments_scheduled(), 1);
+  EXPECT_EQ(q->callbacks_waiting(), 1);
+  EXPECT_EQ(q->callbacks_requested(), 0) << "requested before the snapshot: not known";
+
+  // And follows them on: the window opens, the callback is withdrawn.
+  events.clear();
+  restored.Advance(T(100), &events);
+  ASSERT_TRUE(restored.Apply(CancelSession{cb, false, "served elsewhere"}, T(101), &events).ok());
+  for (const Event& e : events) fresh.Observe(e, restored);
+  q = fresh.QueueStats(restored, QueueId("field"), T(102), absl::Minutes(5));
+  EXPECT_EQ(q->appointments_scheduled(), 0);
+  EXPECT_EQ(q->callbacks_waiting(), 0);
+  EXPECT_EQ(q->entered_count(), 1);  // the booked session, at its window
+  EXPECT_EQ(fresh.waiting_sessions(), 2);  // the booked session (QUEUED) and the bot session
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,8 +1,10 @@
 #include "omniroute/durability/codec.h"
 
+#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -13,6 +15,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -30,7 +33,8 @@ auto Tie(const ChannelSpec& v) { return std::tie(v.id, v.cost, v.default_max, v.
 auto Tie(const QueueConfig& v) {
   return std::tie(v.id, v.display_name, v.ageing_interval, v.service_level_threshold,
                   v.service_level_goal, v.requirements, v.relaxation, v.overflow_after,
-                  v.overflow_queue, v.channel_limits, v.tag_rules, v.strategy, v.delivery,
+                  v.overflow_queue, v.channel_limits, v.tag_rules, v.appointment_priority,
+                  v.strategy, v.delivery,
                   v.offer_timeout, v.grab_fanout, v.grab_window, v.preferred_timeout,
                   v.last_engineer_timeout, v.vip_min_level, v.vip_min_tier, v.vip_timeout,
                   v.wrap_up);
@@ -42,7 +46,10 @@ auto Tie(const CustomerSnapshot& v) {
   return std::tie(v.id, v.vip_level, v.tags, v.language, v.preferred_engineers, v.last_engineer);
 }
 auto Tie(const RelaxationStep& v) { return std::tie(v.after, v.action, v.skill, v.level); }
-auto Tie(const TagRule& v) { return std::tie(v.tag, v.priority_boost, v.requirement); }
+auto Tie(const TagRule& v) {
+  return std::tie(v.name, v.tag, v.min_vip_level, v.language, v.priority_boost, v.requirement,
+                  v.min_tier);
+}
 auto Tie(const ChannelCapacity& v) { return std::tie(v.channel, v.max, v.cost); }
 auto Tie(const UpsertChannel& v) { return std::tie(v.spec); }
 auto Tie(const UpsertQueue& v) { return std::tie(v.config); }
@@ -52,7 +59,7 @@ auto Tie(const RemoveEngineer& v) { return std::tie(v.engineer); }
 auto Tie(const SetPresence& v) { return std::tie(v.engineer, v.presence, v.reason, v.duration); }
 auto Tie(const CreateSession& v) {
   return std::tie(v.id, v.channel, v.queue, v.customer, v.requirements, v.priority, v.attributes,
-                  v.intent, v.start_in_bot);
+                  v.intent, v.start_in_bot, v.window_start, v.window_end);
 }
 auto Tie(const CancelSession& v) { return std::tie(v.session, v.abandoned, v.reason); }
 auto Tie(const EscalateSession& v) {
@@ -66,6 +73,8 @@ auto Tie(const EndWrapUp& v) { return std::tie(v.session, v.engineer); }
 auto Tie(const TransferSession& v) {
   return std::tie(v.session, v.queue, v.engineer, v.engineer_timeout, v.reason);
 }
+auto Tie(const SetEngineerRank& v) { return std::tie(v.engineer, v.tier, v.score, v.reason); }
+auto Tie(const RequestCallback& v) { return std::tie(v.session, v.number); }
 
 struct AnyField {
   template <typename T>
@@ -94,7 +103,8 @@ static_assert(kTieIsComplete<UpsertChannel> && kTieIsComplete<UpsertQueue> &&
               kTieIsComplete<EscalateSession> && kTieIsComplete<AcceptOffer> &&
               kTieIsComplete<RejectOffer> && kTieIsComplete<ClaimOffer> &&
               kTieIsComplete<CompleteSession> && kTieIsComplete<EndWrapUp> &&
-              kTieIsComplete<TransferSession>);
+              kTieIsComplete<TransferSession> && kTieIsComplete<SetEngineerRank> &&
+              kTieIsComplete<RequestCallback>);
 
 bool SameCommand(const Command& a, const Command& b) {
   if (a.index() != b.index()) return false;
@@ -146,7 +156,15 @@ QueueConfig FullQueue() {
   q.overflow_after = absl::Minutes(5);
   q.overflow_queue = QueueId("repair.backup");
   q.channel_limits = {{ChannelId("wechat"), 40}, {ChannelId("voice"), 0}};
-  q.tag_rules = {{"gold", 50, {SkillId("vip.care"), 3}}};
+  q.tag_rules = {{.name = "gold customers",
+                  .tag = "gold",
+                  .min_vip_level = 2,
+                  .language = "en",
+                  .priority_boost = 50,
+                  .requirement = {SkillId("vip.care"), 3},
+                  .min_tier = Tier::kExpert},
+                 {.tag = "risk:negative-social", .min_tier = Tier::kMaster}};
+  q.appointment_priority = 650;
   q.strategy = "best_rated";
   q.delivery = DeliveryMode::kGrab;
   q.offer_timeout = absl::Seconds(22);
@@ -204,6 +222,8 @@ std::vector<Command> EveryCommand() {
   create.attributes = {{"order", "A-1"}, {"model", std::string("X9\0bin", 6)}};
   create.intent = "screen.cracked";
   create.start_in_bot = true;
+  create.window_start = absl::FromUnixSeconds(1'790'003'600);
+  create.window_end = absl::FromUnixSeconds(1'790'007'200) + absl::Nanoseconds(1) / 4;
   commands.push_back(create);
   commands.push_back(CancelSession{SessionId(9), false, "gateway timeout"});
   commands.push_back(EscalateSession{SessionId(10), "refund", "customer wants a refund",
@@ -215,6 +235,8 @@ std::vector<Command> EveryCommand() {
   commands.push_back(EndWrapUp{SessionId(15), EngineerId("eng-5")});
   commands.push_back(TransferSession{SessionId(16), QueueId("expert"), EngineerId("eng-6"),
                                      absl::Seconds(12), "needs an expert"});
+  commands.push_back(SetEngineerRank{EngineerId("eng-8"), Tier::kElite, -315, "monthly points"});
+  commands.push_back(RequestCallback{SessionId(17), "+86 (10) 5555-0100"});
   return commands;
 }
 
@@ -277,7 +299,7 @@ TEST(CodecTest, CommandTagsAreStable) {
   for (size_t i = 0; i < commands.size(); ++i) {
     std::string bytes = EncodeEntry(EntryFor(commands[i]));
     ASSERT_GE(bytes.size(), 2u);
-    EXPECT_EQ(bytes[0], 1);
+    EXPECT_EQ(bytes[0], 2);
     EXPECT_EQ(static_cast<size_t>(bytes[1]), i + 1) << CommandName(commands[i]);
   }
 }
@@ -347,6 +369,164 @@ TEST(CodecTest, IsCompact) {
   EXPECT_LE(EncodeEntry(entry).size(), 40u);
 }
 
+// ---- Format version 1 (journals written by the release before version 2). ----
+
+// Writes entries the way format version 1 did: the same encodings, fewer fields.
+class V1Writer {
+ public:
+  V1Writer(uint64_t tag, absl::Time at) {
+    out_.push_back(1);  // format version
+    Varint(tag);
+    Time(at);
+    Str("req-v1");
+    for (int i = 0; i < 8; ++i) out_.push_back(static_cast<char>(0x11 * (i + 1)));
+  }
+  void Varint(uint64_t v) {
+    while (v >= 0x80) {
+      out_.push_back(static_cast<char>((v & 0x7f) | 0x80));
+      v >>= 7;
+    }
+    out_.push_back(static_cast<char>(v));
+  }
+  void Int(int64_t v) { Varint((static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63)); }
+  void Bool(bool b) { out_.push_back(b ? 1 : 0); }
+  void Str(absl::string_view s) {
+    Varint(s.size());
+    out_.append(s.data(), s.size());
+  }
+  // Whole seconds only (sub-second part 0).
+  void Dur(absl::Duration d) {
+    Int(absl::ToInt64Seconds(d));
+    Varint(0);
+  }
+  void Time(absl::Time t) { Dur(t - absl::UnixEpoch()); }
+  void Double(double d) {
+    const uint64_t bits = std::bit_cast<uint64_t>(d);
+    for (int i = 0; i < 8; ++i) out_.push_back(static_cast<char>((bits >> (8 * i)) & 0xff));
+  }
+  const std::string& bytes() const { return out_; }
+
+ private:
+  std::string out_;
+};
+
+TEST(CodecTest, DecodesVersion1UpsertQueueWithTagRules) {
+  V1Writer w(2, absl::FromUnixSeconds(1'700'000'000));
+  w.Str("repair");        // id
+  w.Str("Repairs");       // display_name
+  w.Dur(absl::Seconds(30));  // ageing_interval
+  w.Dur(absl::Seconds(20));  // service_level_threshold
+  w.Double(0.8);          // service_level_goal
+  w.Varint(1);            // requirements
+  w.Str("repair.phone");
+  w.Int(4);
+  w.Varint(0);            // relaxation
+  w.Dur(absl::ZeroDuration());  // overflow_after
+  w.Str("");              // overflow_queue
+  w.Varint(0);            // channel_limits
+  w.Varint(2);            // tag_rules: tag, priority_boost, requirement (skill, min_level)
+  w.Str("risk:negative-social");
+  w.Int(50);
+  w.Str("");
+  w.Int(1);
+  w.Str("gold");
+  w.Int(0);
+  w.Str("vip.care");
+  w.Int(3);
+  w.Str("best_rated");    // strategy
+  w.Int(2);               // delivery
+  w.Dur(absl::Seconds(15));  // offer_timeout
+  w.Int(3);               // grab_fanout
+  w.Dur(absl::Seconds(10));  // grab_window
+  w.Dur(absl::Seconds(20));  // preferred_timeout
+  w.Dur(absl::Seconds(10));  // last_engineer_timeout
+  w.Int(1);               // vip_min_level
+  w.Int(3);               // vip_min_tier
+  w.Dur(absl::Seconds(30));  // vip_timeout
+  w.Dur(absl::Seconds(30));  // wrap_up
+  absl::StatusOr<JournalEntry> entry = DecodeEntry(w.bytes());
+  ASSERT_TRUE(entry.ok()) << entry.status();
+  EXPECT_EQ(entry->at, absl::FromUnixSeconds(1'700'000'000));
+  EXPECT_EQ(entry->request_id, "req-v1");
+  ASSERT_TRUE(std::holds_alternative<UpsertQueue>(entry->command));
+  const QueueConfig& q = std::get<UpsertQueue>(entry->command).config;
+  EXPECT_EQ(q.id, QueueId("repair"));
+  EXPECT_EQ(q.strategy, "best_rated");
+  EXPECT_EQ(q.delivery, DeliveryMode::kGrab);
+  EXPECT_EQ(q.vip_min_tier, Tier::kElite);
+  EXPECT_EQ(q.appointment_priority, 800);  // not in version 1: the default
+  ASSERT_EQ(q.tag_rules.size(), 2u);
+  EXPECT_EQ(q.tag_rules[0], (TagRule{.tag = "risk:negative-social", .priority_boost = 50,
+                                     .requirement = {SkillId(""), 1}}));
+  EXPECT_EQ(q.tag_rules[1],
+            (TagRule{.tag = "gold", .requirement = {SkillId("vip.care"), 3}}));
+  EXPECT_EQ(q.tag_rules[1].min_tier, std::nullopt);
+  // Re-encoded, it is a version 2 entry that decodes to the same thing.
+  JournalEntry again = RoundTrip(*entry);
+  EXPECT_TRUE(SameEntry(*entry, again));
+  EXPECT_EQ(EncodeEntry(*entry)[0], 2);
+}
+
+TEST(CodecTest, DecodesVersion1CreateSessionWithoutWindow) {
+  // Version 1's CreateSession is version 2's without the two windows at the end.
+  CreateSession c = std::get<CreateSession>(EveryCommand()[6]);
+  c.window_start = absl::InfinitePast();
+  c.window_end = absl::InfinitePast();
+  std::string bytes = EncodeEntry(EntryFor(c));
+  bytes.resize(bytes.size() - 12);
+  bytes[0] = 1;
+  absl::StatusOr<JournalEntry> entry = DecodeEntry(bytes);
+  ASSERT_TRUE(entry.ok()) << entry.status();
+  EXPECT_TRUE(SameEntry(*entry, EntryFor(c)));
+  EXPECT_EQ(std::get<CreateSession>(entry->command).window_start, absl::InfinitePast());
+  // The same bytes with the windows left on are trailing bytes for version 1.
+  bytes = EncodeEntry(EntryFor(c));
+  bytes[0] = 1;
+  EXPECT_EQ(DecodeEntry(bytes).status().code(), absl::StatusCode::kDataLoss);
+}
+
+TEST(CodecTest, Version1CannotHoldTheNewCommands) {
+  for (size_t i : {size_t{15}, size_t{16}}) {
+    std::string bytes = EncodeEntry(EntryFor(EveryCommand()[i]));
+    bytes[0] = 1;
+    absl::Status s = DecodeEntry(bytes).status();
+    EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << s;
+    EXPECT_THAT(s.message(), HasSubstr(absl::StrCat("unknown command tag ", i + 1,
+                                                    " for format version 1")));
+  }
+}
+
+TEST(CodecTest, DecodesVersion1CommandsWhoseFieldsDidNotChange) {
+  V1Writer w(3, absl::FromUnixSeconds(1));
+  w.Str("old.queue");
+  absl::StatusOr<JournalEntry> entry = DecodeEntry(w.bytes());
+  ASSERT_TRUE(entry.ok()) << entry.status();
+  EXPECT_EQ(std::get<RemoveQueue>(entry->command).queue, QueueId("old.queue"));
+}
+
+TEST(CodecTest, OptionalPresenceByteIsChecked) {
+  QueueConfig q;
+  q.id = QueueId("q");
+  q.tag_rules = {{.tag = "t"}};  // min_tier absent: a 0 presence byte, then the rest
+  std::string bytes = EncodeEntry(EntryFor(UpsertQueue{q}));
+  // Find the rule by its tag; the presence byte follows its other fields.
+  const std::string marker = std::string("\x01t", 2);
+  const size_t at = bytes.find(marker);
+  ASSERT_NE(at, std::string::npos);
+  // tag "t" | min_vip_level 0 | language "" | boost 0 | requirement ("" , 1) | min_tier
+  const size_t presence = at + 2 + 1 + 1 + 1 + 1 + 1;
+  ASSERT_EQ(bytes[presence], 0);
+  bytes[presence] = 2;
+  absl::Status s = DecodeEntry(bytes).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(s.message(), HasSubstr("tag_rules[0].min_tier")) << s;
+  bytes[presence] = 1;
+  bytes.insert(presence + 1, 1, '\x08');  // zigzag 4: kExpert
+  absl::StatusOr<JournalEntry> decoded = DecodeEntry(bytes);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_EQ(std::get<UpsertQueue>(decoded->command).config.tag_rules[0].min_tier, Tier::kExpert);
+}
+
 // ---- Garbage. ----
 
 TEST(CodecTest, RejectsEmptyAndUnknownVersion) {
@@ -394,9 +574,10 @@ TEST(CodecTest, ErrorsNameTheField) {
   EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
   EXPECT_THAT(s.message(), HasSubstr("CreateSession.customer.tags[1]")) << s;
 
-  // A bool that is neither 0 nor 1: start_in_bot is the last byte of a CreateSession.
+  // A bool that is neither 0 nor 1: start_in_bot comes just before the two windows, each
+  // InfinitePast here (zigzag -1 and 4e9 quarter-nanoseconds: 1 + 5 bytes).
   bytes = EncodeEntry(EntryFor(c));
-  bytes.back() = 2;
+  bytes[bytes.size() - 13] = 2;
   s = DecodeEntry(bytes).status();
   EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
   EXPECT_THAT(s.message(), HasSubstr("CreateSession.start_in_bot")) << s;
@@ -446,8 +627,8 @@ TEST(CodecTest, RandomBytesNeverCrash) {
       // Pure noise, usually with a valid version byte and tag.
       size_t n = rng() % 200;
       for (size_t i = 0; i < n; ++i) bytes.push_back(static_cast<char>(rng()));
-      if (n > 0 && round % 4 == 0) bytes[0] = 1;
-      if (n > 1 && round % 4 == 0) bytes[1] = static_cast<char>(1 + rng() % 15);
+      if (n > 0 && round % 4 == 0) bytes[0] = static_cast<char>(1 + rng() % 2);
+      if (n > 1 && round % 4 == 0) bytes[1] = static_cast<char>(1 + rng() % 17);
     } else {
       // A valid entry with a few bytes changed, inserted or removed.
       bytes = seeds[rng() % seeds.size()];

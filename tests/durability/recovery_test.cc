@@ -1149,13 +1149,14 @@ TEST(RecoveryTest, RequestIdsAndEveryRecordRoundTrip) {
 // (6) The checks can fail: a record left out of the replay is noticed.
 
 // Whether an accepted command of this kind always changes the state (a session is created,
-// moves on or goes; a queue or engineer goes). Upserts and presence changes may repeat what
-// is already there.
+// moves on or goes; a queue or engineer goes). Upserts, presence changes and rank changes
+// may repeat what is already there.
 bool AlwaysChangesState(const Command& command) {
   return !std::holds_alternative<UpsertChannel>(command) &&
          !std::holds_alternative<UpsertQueue>(command) &&
          !std::holds_alternative<UpsertEngineer>(command) &&
-         !std::holds_alternative<SetPresence>(command);
+         !std::holds_alternative<SetPresence>(command) &&
+         !std::holds_alternative<SetEngineerRank>(command);
 }
 
 TEST(RecoveryTest, DroppingOneRecordIsNoticed) {

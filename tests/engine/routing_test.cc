@@ -1084,7 +1084,7 @@ TEST_F(RoutingTest, OfferedSessionOverflowsWhenItComesBack) {
 TEST_F(RoutingTest, TagRulePriorityBoost) {
   QueueConfig q = Queue("q");
   q.ageing_interval = absl::ZeroDuration();
-  q.tag_rules = {{"risk:negative-social", 50, {}}};
+  q.tag_rules = {{.tag = "risk:negative-social", .priority_boost = 50}};
   AddQueue(q);
   SessionId plain = Create(Session("q", "voice"));
   At(absl::Seconds(1));
@@ -1105,7 +1105,8 @@ TEST_F(RoutingTest, TagRulePriorityBoost) {
 TEST_F(RoutingTest, TagRuleExtraRequirement) {
   QueueConfig q = Queue("q");
   q.requirements = {Req("repair", 2)};
-  q.tag_rules = {{"new-home", 0, Req("install", 3)}, {"other", 0, Req("never", 5)}};
+  q.tag_rules = {{.tag = "new-home", .requirement = Req("install", 3)},
+                 {.tag = "other", .requirement = Req("never", 5)}};
   AddQueue(q);
   AddEngineer(Engineer("plain", {"q"}, {Skill("repair", 5)}));
   CreateSession c = Session("q");
@@ -1178,7 +1179,7 @@ TEST_F(RoutingTest, StepsWithTheSameAfterAndNoOpStepsCount) {
 
 TEST_F(RoutingTest, AnyEngineerDropsTheSessionsOwnAndTagRequirementsToo) {
   QueueConfig q = Queue("q");
-  q.tag_rules = {{"gold", 0, Req("vip", 5)}};
+  q.tag_rules = {{.tag = "gold", .requirement = Req("vip", 5)}};
   q.relaxation = {{absl::Seconds(5), RelaxAction::kAnyEngineer, SkillId(), 1}};
   AddQueue(q);
   AddEngineer(Engineer("alice", {"q"}));

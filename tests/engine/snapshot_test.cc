@@ -15,6 +15,12 @@
 //     body mutations and body truncations. An error leaves the engine exactly as it was; an
 //     accepted mutation must leave an engine that still works. Nothing may crash (CI runs
 //     this under ASan/UBSan).
+// (d) Format version 1: a snapshot the previous release wrote (snapshot_v1_golden.h, the
+//     centre of (a) after Build()) loads into the state Build() gives now (but for the
+//     assignment times version 1 did not keep), saves as version 2, and behaves the same
+//     from then on. The features version 2 added (customer
+//     rule conditions and minimum tiers, appointments, callbacks, rank changes, assignment
+//     times) round-trip after every step of a centre that uses them.
 //
 // Environment: OMNIROUTE_SNAPSHOT_SEQUENCES (default 300) random sequences in (b).
 
@@ -29,15 +35,18 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "engine/support/command_gen.h"
 #include "engine/support/reference_matcher.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "omniroute/command.h"
 #include "omniroute/engine.h"
 #include "omniroute/event.h"
 #include "snapshot.h"
+#include "snapshot_v1_golden.h"
 #include "state.h"
 
 namespace omniroute {
@@ -108,7 +117,8 @@ class Centre {
                          {absl::Seconds(90), RelaxAction::kAnyEngineer, SkillId(), 1}};
     direct.overflow_after = absl::Minutes(5);
     direct.overflow_queue = QueueId("backup");
-    direct.tag_rules = {{"risk", 5, {SkillId("lang.zh"), 3}}};
+    direct.tag_rules = {
+        {.tag = "risk", .priority_boost = 5, .requirement = {SkillId("lang.zh"), 3}}};
     direct.channel_limits = {{ChannelId("voice"), 10}};
     direct.vip_min_level = 1;
     direct.vip_min_tier = Tier::kElite;
@@ -237,6 +247,47 @@ class Centre {
     Do(ClaimOffer{SessionId(20), EngineerId("d")});
   }
 
+  // After Build(): everything snapshot format 2 added.
+  void BuildNewFeatures() {
+    At(30);
+    QueueConfig rules = Q("rules");
+    rules.tag_rules = {{.name = "VIP English",
+                        .min_vip_level = 1,
+                        .language = "en",
+                        .priority_boost = 3},
+                       {.tag = "risk",
+                        .requirement = {SkillId("lang.zh"), 1},
+                        .min_tier = Tier::kMaster}};
+    rules.appointment_priority = 600;
+    rules.vip_timeout = absl::ZeroDuration();
+    Do(UpsertQueue{rules});
+    Do(UpsertEngineer{E("r1", {"rules"}, {{SkillId("lang.zh"), 2}}, Tier::kCore, 5)});
+    Do(Presence("r1", Presence::kAvailable));
+    // A risky English VIP: masters only, and r1 is not one.
+    CreateSession risky = Create(30, "rules", "wechat");
+    risky.customer.tags = {"risk"};
+    risky.customer.vip_level = 1;
+    risky.customer.language = "en";
+    Do(risky);
+    // A booking still to come (SCHEDULED), and one whose window is open (r1 takes it).
+    CreateSession later = Create(31, "rules", "voice");
+    later.window_start = now_ + absl::Seconds(60);
+    later.window_end = now_ + absl::Hours(1);
+    Do(later);
+    CreateSession open = Create(32, "rules", "email");
+    open.window_start = now_ - absl::Seconds(10);
+    open.window_end = now_ + absl::Minutes(10) + absl::Nanoseconds(1) / 4;
+    Do(open);
+    Do(AcceptOffer{SessionId(32), EngineerId("r1")});
+    // A waiting callback.
+    Do(Create(33, "backup", "voice"));
+    Do(RequestCallback{SessionId(33), "+86 (10) 5555-0100"});
+    // Rank changes.
+    At(31);
+    Do(SetEngineerRank{EngineerId("d"), Tier::kMaster, 60, "promoted"});
+    Do(SetEngineerRank{EngineerId("r1"), Tier::kElite, 6, ""});
+  }
+
  private:
   static QueueConfig Q(const char* id) {
     QueueConfig q;
@@ -304,6 +355,19 @@ std::vector<Recorded> Continuation(absl::Time from) {
   out.push_back({at(200), std::nullopt});
   out.push_back({at(400), std::nullopt});
   out.push_back({at(3600), std::nullopt});
+  return out;
+}
+
+// What a continuation runs after BuildNewFeatures(): the window opens, r1 is promoted to
+// master (and takes the risky session), the callback is answered.
+std::vector<Recorded> NewFeaturesContinuation(absl::Time from) {
+  std::vector<Recorded> out = Continuation(from);
+  auto at = [&](int s) { return from + absl::Seconds(s); };
+  out.push_back({at(3601), Command(SetEngineerRank{EngineerId("r1"), Tier::kMaster, 9, "up"})});
+  out.push_back({at(3602), Command(CompleteSession{SessionId(32), EngineerId("r1")})});
+  out.push_back({at(3603), Command(RequestCallback{SessionId(31), "12345"})});
+  out.push_back({at(3604), Command(CancelSession{SessionId(33), true, "gone"})});
+  out.push_back({at(7200), std::nullopt});
   return out;
 }
 
@@ -423,6 +487,111 @@ TEST(SnapshotTest, ReferenceMatcherEngineLoadsToo) {
   for (const Recorded& step : Continuation(centre.steps().back().at)) {
     ASSERT_EQ(RunRecorded(reference, step), RunRecorded(centre.engine(), step));
   }
+}
+
+TEST(SnapshotTest, NewFeaturesReachTheirStates) {
+  Centre centre;
+  centre.Build();
+  centre.BuildNewFeatures();
+  const SessionInfo risky = centre.Sess(30);
+  EXPECT_EQ(risky.state, SessionState::kQueued);
+  EXPECT_EQ(risky.min_tier, Tier::kMaster);
+  EXPECT_THAT(risky.rules_applied, ::testing::ElementsAre("VIP English", "tag=risk"));
+  EXPECT_EQ(centre.Sess(31).state, SessionState::kScheduled);
+  EXPECT_EQ(centre.Sess(32).state, SessionState::kAssigned);
+  EXPECT_TRUE(centre.Sess(32).assigned_at.has_value());
+  EXPECT_EQ(centre.Sess(32).priority, 600);
+  EXPECT_EQ(centre.Sess(33).callback_number, "+86 (10) 5555-0100");
+  EXPECT_EQ(centre.engine().GetEngineer(EngineerId("d"))->config.tier, Tier::kMaster);
+  EXPECT_NE(centre.engine().DumpState().find("window_open"), std::string::npos);
+}
+
+TEST(SnapshotTest, NewFeaturesRoundTripAfterEveryStepAndBehaveTheSame) {
+  Centre centre;
+  centre.Build();
+  const size_t first_new = centre.steps().size();
+  centre.BuildNewFeatures();
+  const std::vector<Recorded>& steps = centre.steps();
+  const std::vector<Recorded> tail = NewFeaturesContinuation(steps.back().at);
+  for (size_t k = first_new; k <= steps.size(); ++k) {
+    SCOPED_TRACE(absl::StrCat("snapshot after step ", k));
+    Engine original(CentreOptions());
+    for (size_t i = 0; i < k; ++i) RunRecorded(original, steps[i]);
+    Engine loaded(EngineOptions{}, testing::MakeReferenceMatcher());
+    ExpectRoundTrip(original, loaded);
+    if (::testing::Test::HasFailure()) return;
+    for (uint64_t id : {30, 31, 32, 33}) {
+      std::optional<SessionInfo> a = original.GetSession(SessionId(id));
+      std::optional<SessionInfo> b = loaded.GetSession(SessionId(id));
+      ASSERT_EQ(a.has_value(), b.has_value()) << id;
+      if (!a) continue;
+      EXPECT_EQ(a->min_tier, b->min_tier) << id;
+      EXPECT_EQ(a->rules_applied, b->rules_applied) << id;
+      EXPECT_EQ(a->window_start, b->window_start) << id;
+      EXPECT_EQ(a->window_end, b->window_end) << id;
+      EXPECT_EQ(a->assigned_at, b->assigned_at) << id;
+      EXPECT_EQ(a->callback_number, b->callback_number) << id;
+      EXPECT_EQ(a->state, b->state) << id;
+    }
+    for (size_t i = k; i < steps.size(); ++i) {
+      ASSERT_EQ(RunRecorded(loaded, steps[i]), RunRecorded(original, steps[i])) << "step " << i;
+    }
+    for (const Recorded& step : tail) {
+      ASSERT_EQ(RunRecorded(loaded, step), RunRecorded(original, step));
+      ASSERT_EQ(loaded.StateDigest(), original.StateDigest());
+    }
+    EXPECT_EQ(loaded.DumpState(), original.DumpState());
+  }
+}
+
+// DumpState without the assignment times, which version 1 did not store.
+std::string WithoutAssignmentTimes(const std::string& dump) {
+  std::string out;
+  size_t pos = 0;
+  while (true) {
+    const size_t at = dump.find(" assigned_at=", pos);
+    if (at == std::string::npos) break;
+    out.append(dump, pos, at - pos);
+    pos = dump.find(' ', at + 1);
+    if (pos == std::string::npos) pos = dump.size();
+  }
+  out.append(dump, pos, std::string::npos);
+  return out;
+}
+
+TEST(SnapshotTest, ReadsFormatVersion1) {
+  const std::string bytes = absl::HexStringToBytes(kSnapshotV1CentreHex);
+  ASSERT_EQ(bytes.size(), 2397u);
+  ASSERT_EQ(bytes.substr(0, 10), std::string("ORSNAP\x01\0\0\0", 10));
+  Engine loaded;
+  absl::Status status = loaded.LoadSnapshot(bytes);
+  ASSERT_TRUE(status.ok()) << status;
+  // The same centre, built by this release: the same state, except for the assignment times
+  // version 1 did not have.
+  Centre centre;
+  centre.Build();
+  Engine& built = centre.engine();
+  EXPECT_EQ(WithoutAssignmentTimes(loaded.DumpState()), WithoutAssignmentTimes(built.DumpState()));
+  EXPECT_NE(WithoutAssignmentTimes(built.DumpState()), built.DumpState());  // they were there
+  EXPECT_EQ(loaded.NextDeadline(), built.NextDeadline());
+  EXPECT_EQ(loaded.options().session_retention, CentreOptions().session_retention);
+  EXPECT_EQ(loaded.GetSession(SessionId(13))->state, SessionState::kAssigned);
+  EXPECT_EQ(loaded.GetSession(SessionId(13))->assigned_at, std::nullopt);  // unknown
+  EXPECT_TRUE(built.GetSession(SessionId(13))->assigned_at.has_value());
+  // Version 1 stored no labels of the rules applied: they are recomputed.
+  EXPECT_THAT(loaded.GetSession(SessionId(11))->rules_applied, ::testing::ElementsAre("tag=risk"));
+  EXPECT_EQ(loaded.GetSession(SessionId(11))->min_tier, std::nullopt);
+  EXPECT_EQ(loaded.GetQueue(QueueId("direct"))->config.appointment_priority, 800);
+  // Saved again, it is a version 2 snapshot of the same state.
+  const std::string again = loaded.SaveSnapshot();
+  EXPECT_EQ(again[6], 2);
+  Engine reloaded;
+  ExpectRoundTrip(loaded, reloaded);
+  // And it behaves the same from then on.
+  for (const Recorded& step : NewFeaturesContinuation(centre.steps().back().at)) {
+    ASSERT_EQ(RunRecorded(loaded, step), RunRecorded(built, step));
+  }
+  EXPECT_EQ(WithoutAssignmentTimes(loaded.DumpState()), WithoutAssignmentTimes(built.DumpState()));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -588,9 +757,14 @@ TEST_F(Damage, BadMagicAndVersionAreRefused) {
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(s.message().find("magic"), std::string::npos) << s;
   bad = good_;
-  bad[6] = 2;  // version 2
+  bad[6] = 3;  // version 3: newer than this engine
   s = ExpectRefused(bad);
-  EXPECT_NE(s.message().find("version 2"), std::string::npos) << s;
+  EXPECT_NE(s.message().find("version 3"), std::string::npos) << s;
+  bad[6] = 0;  // version 0: older than the oldest it reads
+  s = ExpectRefused(bad);
+  EXPECT_NE(s.message().find("version 0"), std::string::npos) << s;
+  bad[6] = 1;  // version 1: read as such, and a version 2 body is not one
+  (void)ExpectRefused(bad);
   (void)ExpectRefused("");
   (void)ExpectRefused("ORSNAP");
   (void)ExpectRefused(std::string("garbage that is long enough to hold a header"));

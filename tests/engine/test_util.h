@@ -177,6 +177,13 @@ class EngineTest : public ::testing::Test {
     log_.clear();
   }
 
+  // Starts over with `engine` (for instance one routing with the reference matcher).
+  void Reset(std::unique_ptr<Engine> engine) {
+    engine_ = std::move(engine);
+    now = t0;
+    log_.clear();
+  }
+
   Engine& engine() { return *engine_; }
   const Engine& engine() const { return *engine_; }
 

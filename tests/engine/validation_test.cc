@@ -282,12 +282,49 @@ TEST_F(ValidationTest, UpsertQueue) {
       {"channel limit negative",
        QueueWith([](QueueConfig& q) { q.channel_limits = {{ChannelId("voice"), -1}}; }),
        StatusCode::kInvalidArgument, "max_waiting"},
-      {"tag rule without tag",
-       QueueWith([](QueueConfig& q) { q.tag_rules = {{"", 10, {}}}; }),
-       StatusCode::kInvalidArgument, "tag"},
+      {"tag rule without a condition",
+       QueueWith([](QueueConfig& q) { q.tag_rules = {{.tag = "", .priority_boost = 10}}; }),
+       StatusCode::kInvalidArgument, "tag_rules[0]: needs a tag, min_vip_level or language"},
+      {"second rule without a condition",
+       QueueWith([](QueueConfig& q) {
+         q.tag_rules = {{.tag = "gold"}, {.name = "empty", .min_tier = Tier::kExpert}};
+       }),
+       StatusCode::kInvalidArgument, "queue.tag_rules[1]: needs a tag"},
       {"tag rule requirement level 9",
-       QueueWith([](QueueConfig& q) { q.tag_rules = {{"gold", 0, Req("vip", 9)}}; }),
+       QueueWith([](QueueConfig& q) {
+         q.tag_rules = {{.tag = "gold", .requirement = Req("vip", 9)}};
+       }),
        StatusCode::kInvalidArgument, "level"},
+      {"rule min_vip_level 10",
+       QueueWith([](QueueConfig& q) {
+         q.tag_rules = {{.tag = "gold"}, {.min_vip_level = 10}};
+       }),
+       StatusCode::kInvalidArgument, "queue.tag_rules[1].min_vip_level: 10 is outside 0..9"},
+      {"rule negative min_vip_level",
+       QueueWith([](QueueConfig& q) { q.tag_rules = {{.tag = "x", .min_vip_level = -1}}; }),
+       StatusCode::kInvalidArgument, "queue.tag_rules[0].min_vip_level"},
+      {"rule unknown min_tier",
+       QueueWith([](QueueConfig& q) {
+         q.tag_rules = {{.tag = "x", .min_tier = static_cast<Tier>(6)}};
+       }),
+       StatusCode::kInvalidArgument, "queue.tag_rules[0].min_tier: unknown tier"},
+      {"rule name too long",
+       QueueWith([](QueueConfig& q) {
+         q.tag_rules = {{.name = std::string(65, 'n'), .tag = "x"}};
+       }),
+       StatusCode::kInvalidArgument, "queue.tag_rules[0].name"},
+      {"rule language too long",
+       QueueWith([](QueueConfig& q) { q.tag_rules = {{.language = std::string(65, 'l')}}; }),
+       StatusCode::kInvalidArgument, "queue.tag_rules[0].language"},
+      {"rule boost 2000",
+       QueueWith([](QueueConfig& q) { q.tag_rules = {{.tag = "x", .priority_boost = 2000}}; }),
+       StatusCode::kInvalidArgument, "queue.tag_rules[0].priority_boost"},
+      {"appointment_priority 1001",
+       QueueWith([](QueueConfig& q) { q.appointment_priority = 1001; }),
+       StatusCode::kInvalidArgument, "queue.appointment_priority: 1001 is outside 0..1000"},
+      {"appointment_priority negative",
+       QueueWith([](QueueConfig& q) { q.appointment_priority = -1; }),
+       StatusCode::kInvalidArgument, "queue.appointment_priority"},
       {"unknown strategy",
        QueueWith([](QueueConfig& q) { q.strategy = "random_pick"; }),
        StatusCode::kInvalidArgument, "strategy|random_pick"},

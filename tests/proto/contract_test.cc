@@ -143,7 +143,7 @@ TEST(Contract, TheIssueMethodsExist) {
         "ListChannels"}},
       {CreateSessionRequest::descriptor()->file()->FindServiceByName("SessionService"),
        {"CreateSession", "GetSession", "ListSessions", "CancelSession", "EscalateSession",
-        "TransferSession", "CompleteSession", "WatchSession"}},
+        "TransferSession", "CompleteSession", "RequestCallback", "WatchSession"}},
       {SetPresenceRequest::descriptor()->file()->FindServiceByName("AgentService"),
        {"SetPresence", "StreamOffers", "AcceptOffer", "RejectOffer", "ClaimOffer", "EndWrapUp"}},
       {StreamEventsRequest::descriptor()->file()->FindServiceByName("EventService"), {"StreamEvents"}},
@@ -210,6 +210,7 @@ TEST(Contract, EngineEnumNumbersAreKept) {
   // The daemon converts engine enums by number: these must match engine/include/omniroute/.
   EXPECT_EQ(SESSION_STATE_BOT, 1);
   EXPECT_EQ(SESSION_STATE_OVERFLOWED, 10);
+  EXPECT_EQ(SESSION_STATE_SCHEDULED, 11);
   EXPECT_EQ(PRESENCE_WRAP_UP, 4);
   EXPECT_EQ(AGENT_TIER_MASTER, 5);
   EXPECT_EQ(ROUTING_STAGE_QUEUE, 4);
@@ -217,8 +218,73 @@ TEST(Contract, EngineEnumNumbersAreKept) {
   EXPECT_EQ(DELIVERY_MODE_GRAB, 2);
   EXPECT_EQ(EVENT_TYPE_CHANNEL_UPSERTED, 1);
   EXPECT_EQ(EVENT_TYPE_SESSION_CANCELLED, 23);
+  EXPECT_EQ(EVENT_TYPE_AGENT_RANK_CHANGED, 24);
+  EXPECT_EQ(EVENT_TYPE_SESSION_WINDOW_OPENED, 25);
+  EXPECT_EQ(EVENT_TYPE_CALLBACK_REQUESTED, 26);
   EXPECT_EQ(DECIDER_SESSION_ORDER, 9);
-  EXPECT_EQ(EventType_descriptor()->value_count(), 24);
+  EXPECT_EQ(EventType_descriptor()->value_count(), 27);
+  EXPECT_EQ(SessionState_descriptor()->value_count(), 12);
+}
+
+// Fields added after the first release (customer rules, agent rank events, appointments,
+// callbacks): pinned to their numbers and types, so that a renumbering, which would break
+// every client built before it, fails here.
+TEST(Contract, AddedFieldsKeepTheirNumbers) {
+  struct Want {
+    const pb::Descriptor* message;
+    const char* field;
+    int number;
+    pb::FieldDescriptor::Type type;
+    bool repeated;
+  };
+  using F = pb::FieldDescriptor;
+  const Want want[] = {
+      {TagRule::descriptor(), "name", 4, F::TYPE_STRING, false},
+      {TagRule::descriptor(), "min_vip_level", 5, F::TYPE_INT32, false},
+      {TagRule::descriptor(), "language", 6, F::TYPE_STRING, false},
+      {TagRule::descriptor(), "min_tier", 7, F::TYPE_ENUM, false},
+      {Queue::descriptor(), "appointment_priority", 24, F::TYPE_INT32, false},
+      {Appointment::descriptor(), "start_time", 1, F::TYPE_MESSAGE, false},
+      {Appointment::descriptor(), "end_time", 2, F::TYPE_MESSAGE, false},
+      {CustomerHandle::descriptor(), "kind", 1, F::TYPE_STRING, false},
+      {CustomerHandle::descriptor(), "value", 2, F::TYPE_STRING, false},
+      {Session::descriptor(), "appointment", 22, F::TYPE_MESSAGE, false},
+      {Session::descriptor(), "callback_number", 23, F::TYPE_STRING, false},
+      {Session::descriptor(), "min_tier", 24, F::TYPE_ENUM, false},
+      {Session::descriptor(), "rules_applied", 25, F::TYPE_STRING, true},
+      {Session::descriptor(), "assign_time", 26, F::TYPE_MESSAGE, false},
+      {RoutingReason::descriptor(), "rules", 11, F::TYPE_STRING, true},
+      {Event::descriptor(), "tier", 14, F::TYPE_ENUM, false},
+      {Event::descriptor(), "previous_tier", 15, F::TYPE_ENUM, false},
+      {Event::descriptor(), "score", 16, F::TYPE_INT64, false},
+      {Offer::descriptor(), "outbound_callback", 9, F::TYPE_BOOL, false},
+      {Offer::descriptor(), "callback_number", 10, F::TYPE_STRING, false},
+      {QueueStats::descriptor(), "appointments_scheduled", 23, F::TYPE_INT32, false},
+      {QueueStats::descriptor(), "appointments_served_in_window", 24, F::TYPE_INT64, false},
+      {QueueStats::descriptor(), "appointments_served_late", 25, F::TYPE_INT64, false},
+      {QueueStats::descriptor(), "callbacks_requested", 26, F::TYPE_INT64, false},
+      {QueueStats::descriptor(), "callbacks_waiting", 27, F::TYPE_INT32, false},
+      {CreateSessionRequest::descriptor(), "appointment", 10, F::TYPE_MESSAGE, false},
+      {CreateSessionRequest::descriptor(), "customer_handle", 11, F::TYPE_MESSAGE, false},
+      {RequestCallbackRequest::descriptor(), "session_id", 1, F::TYPE_STRING, false},
+      {RequestCallbackRequest::descriptor(), "callback_number", 2, F::TYPE_STRING, false},
+      {RequestCallbackResponse::descriptor(), "session", 1, F::TYPE_MESSAGE, false},
+  };
+  for (const Want& w : want) {
+    SCOPED_TRACE(w.message->full_name() + "." + w.field);
+    const pb::FieldDescriptor* f = w.message->FindFieldByName(w.field);
+    ASSERT_NE(f, nullptr);
+    EXPECT_EQ(f->number(), w.number);
+    EXPECT_EQ(f->type(), w.type);
+    EXPECT_EQ(f->is_repeated(), w.repeated);
+  }
+  // `appointment_priority` has presence, like the other optional numbers of a Queue: unset
+  // means the default (800), an explicit 0 means 0.
+  EXPECT_TRUE(Queue::descriptor()->FindFieldByName("appointment_priority")->has_presence());
+  EXPECT_EQ(TagRule::descriptor()->FindFieldByName("min_tier")->enum_type(),
+            AgentTier_descriptor());
+  EXPECT_EQ(Event::descriptor()->FindFieldByName("previous_tier")->enum_type(),
+            AgentTier_descriptor());
 }
 
 TEST(Contract, ExampleDaemonConfigParses) {

@@ -8,6 +8,7 @@
 #ifndef OMNIROUTE_COMMAND_H_
 #define OMNIROUTE_COMMAND_H_
 
+#include <cstdint>
 #include <string>
 #include "absl/strings/string_view.h"
 #include <utility>
@@ -75,10 +76,17 @@ struct CreateSession {
   std::vector<std::pair<std::string, std::string>> attributes;
   std::string intent;
   bool start_in_bot = false;
+  // A booked appointment: both set or neither (InfinitePast), `window_end` after
+  // `window_start`, `window_start` at most 400 days after now. With a start after now the
+  // session is created SCHEDULED and enters the queue when the window opens; otherwise it
+  // enters at once. Either way it enters with at least the queue's `appointment_priority`
+  // and its wait counts from the window start. Never starts in BOT.
+  absl::Time window_start = absl::InfinitePast();
+  absl::Time window_end = absl::InfinitePast();
 };
 
 // The customer left (`abandoned` = true: counted as abandonment) or the gateway withdrew the
-// session. Allowed in BOT, QUEUED and OFFERED.
+// session. Allowed in SCHEDULED, BOT, QUEUED and OFFERED.
 struct CancelSession {
   SessionId session;
   bool abandoned = true;
@@ -140,10 +148,31 @@ struct TransferSession {
   std::string reason;
 };
 
+// Changes an engineer's rank (tier and score), for instance after the nightly points run.
+// NOT_FOUND for an unknown engineer; a rank equal to the current one changes nothing and
+// produces no event. Otherwise produces ENGINEER_RANK_CHANGED and routing re-evaluates the
+// engineer (a new tier may meet a waiting session's minimum tier or VIP stage).
+struct SetEngineerRank {
+  EngineerId engineer;
+  Tier tier = Tier::kRookie;
+  int64_t score = 0;
+  std::string reason;
+};
+
+// Virtual hold: the customer asks to be called back instead of holding on. Allowed only in
+// QUEUED (and not twice). The session keeps its place (priority, wait, stage); when its turn
+// comes it is offered like any other, and the gateway places an outbound call to `number`
+// (1..64 characters of digits, '+', '-', ' ', '(', ')').
+struct RequestCallback {
+  SessionId session;
+  std::string number;
+};
+
 using Command =
     std::variant<UpsertChannel, UpsertQueue, RemoveQueue, UpsertEngineer, RemoveEngineer,
                  SetPresence, CreateSession, CancelSession, EscalateSession, AcceptOffer,
-                 RejectOffer, ClaimOffer, CompleteSession, EndWrapUp, TransferSession>;
+                 RejectOffer, ClaimOffer, CompleteSession, EndWrapUp, TransferSession,
+                 SetEngineerRank, RequestCallback>;
 
 // The command's name, for logs and errors ("CreateSession").
 absl::string_view CommandName(const Command& command);

@@ -82,7 +82,7 @@ struct SessionInfo {
   ChannelId channel;
   QueueId queue;
   CustomerSnapshot customer;
-  std::vector<Requirement> requirements;          // as configured (queue + session + tags)
+  std::vector<Requirement> requirements;          // as configured (queue + session + rules)
   std::vector<Requirement> requirements_in_force; // after relaxation
   int priority = 0;
   std::vector<std::pair<std::string, std::string>> attributes;
@@ -98,6 +98,17 @@ struct SessionInfo {
   std::vector<EngineerId> offered_to;  // grab mode: everyone who sees it
   std::vector<EngineerId> declined_by;
   std::optional<absl::Time> deadline;  // offer expiry or grab window end or wrap-up end
+  // The highest minimum tier of the customer rules that matched (none: any tier).
+  std::optional<Tier> min_tier;
+  // Labels of the customer rules that matched, in rule order.
+  std::vector<std::string> rules_applied;
+  // A booked appointment's window (InfinitePast: not an appointment).
+  absl::Time window_start = absl::InfinitePast();
+  absl::Time window_end = absl::InfinitePast();
+  // When the session was last assigned, if it has been.
+  std::optional<absl::Time> assigned_at;
+  // The number to call back (empty: not a callback).
+  std::string callback_number;
 };
 
 class Engine {
@@ -157,9 +168,10 @@ class Engine {
   //
   // The complete routing state as bytes: channels, skills, queues, engineers, sessions with
   // their timers, counters, round-robin positions, offer and claim state, the clock, the
-  // sequence numbers and the engine's options. Versioned ("ORSNAP", format 1) and
-  // checksummed. Loading them gives an engine whose DumpState()/StateDigest() equal this
-  // one's and which behaves the same from then on (same events for the same commands).
+  // sequence numbers and the engine's options. Versioned ("ORSNAP", format 2; snapshots of
+  // format 1, from the release before, still load) and checksummed. Loading them gives an
+  // engine whose DumpState()/StateDigest() equal this one's and which behaves the same from
+  // then on (same events for the same commands).
   // Takes no lock, starts no thread and logs nothing: it may run in a fork()ed child.
   std::string SaveSnapshot() const;
 

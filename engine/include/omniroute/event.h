@@ -28,7 +28,10 @@ enum class EventType {
   kEngineerUpserted,
   kEngineerRemoved,
   kPresenceChanged,
-  kSessionCreated,     // state BOT or QUEUED
+  kSessionCreated,     // state SCHEDULED, BOT or QUEUED; detail = the intent, then (after
+                       // " | " when there is an intent) "rules: " and the customer rules that
+                       // matched with what they do, "; "-separated; deadline = the window start
+                       // of a SCHEDULED appointment
   kSessionEscalated,   // BOT -> QUEUED; detail = the bot's summary (the intent is on the session)
   kSessionStageChanged,  // a targeted stage (preferred, last, VIP) ran out
   kSessionRelaxed,     // a relaxation step came into force
@@ -45,6 +48,9 @@ enum class EventType {
   kSessionCompleted,
   kSessionAbandoned,
   kSessionCancelled,
+  kEngineerRankChanged,  // tier/score changed; tier, previous_tier, score = the new rank
+  kSessionWindowOpened,  // SCHEDULED -> QUEUED: an appointment's window opened
+  kCallbackRequested,    // a waiting session became a callback (it keeps its place)
 };
 absl::string_view EventTypeName(EventType type);
 
@@ -88,6 +94,8 @@ struct RoutingReason {
   int64_t effective_priority_milli = 0;
   absl::Duration waited = absl::ZeroDuration();
   SessionId runner_up_session;
+  // Labels of the customer rules in force for the session, in rule order.
+  std::vector<std::string> rules;
 
   friend bool operator==(const RoutingReason&, const RoutingReason&) = default;
 };
@@ -106,7 +114,12 @@ struct Event {
   std::string detail;  // free text: not-ready reason, reject reason, bot summary...
   bool has_reason = false;
   RoutingReason reason;  // routing events
-  absl::Time deadline = absl::InfinitePast();  // offer expiry, grab window end, wrap-up end
+  // Offer expiry, grab window end, wrap-up end, or a SCHEDULED appointment's window start.
+  absl::Time deadline = absl::InfinitePast();
+  // kEngineerRankChanged: the new tier, the previous tier and the new score.
+  Tier tier = Tier::kRookie;
+  Tier previous_tier = Tier::kRookie;
+  int64_t score = 0;
 
   // One line, stable across runs and builds: the reference for differential tests.
   std::string ToString() const;

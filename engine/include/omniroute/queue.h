@@ -17,6 +17,7 @@
 #ifndef OMNIROUTE_QUEUE_H_
 #define OMNIROUTE_QUEUE_H_
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -64,12 +65,38 @@ enum class DeliveryMode {
   kGrab = 2,
 };
 
-// A per-customer-tag rule: sessions whose customer carries `tag` get `priority_boost` added
-// to their priority and, when `requirement.skill` is set, an extra requirement.
+// A customer rule: a condition on the customer snapshot and what it does to the session.
+//
+// Every condition that is set must hold, and at least one must be set; every rule that
+// matches applies, in order. Rules are evaluated against the rules of the queue the session
+// is in: when it is created, whenever it enters a queue (escalation, transfer, overflow, an
+// appointment's window opening), when its queue is reconfigured while it waits and when an
+// offer of it comes back. See docs/ROUTING.md, "Customer rules and minimum tiers".
+//
+//   TagRule risk;
+//   risk.tag = "risk:negative-social";
+//   risk.min_tier = Tier::kExpert;   // only experts or masters may be offered the session
+//   TagRule vip;
+//   vip.min_vip_level = 2;
+//   vip.priority_boost = 10;
 struct TagRule {
-  std::string tag;
+  // Label for decision reasons and events. Empty: derived from the conditions, e.g.
+  // "tag=risk:negative-social", "vip>=2", "lang=en", joined with '&' when several are set.
+  // (Every member has a default initializer, so designated initializers may name any subset
+  // without -Wmissing-field-initializers.)
+  std::string name{};
+
+  // Conditions.
+  std::string tag{};        // the customer carries this tag (empty: no condition)
+  int min_vip_level = 0;    // the customer's vip_level is at least this (0: no condition); 0..9
+  std::string language{};   // the customer's language equals this (empty: no condition)
+
+  // Actions.
   int priority_boost = 0;
-  Requirement requirement;
+  Requirement requirement{};  // an extra requirement when `requirement.skill` is set
+  // Only engineers of this tier or better may be offered the session, at every routing stage
+  // and whatever relaxation is in force; never relaxed.
+  std::optional<Tier> min_tier{};
 
   friend bool operator==(const TagRule&, const TagRule&) = default;
 };
@@ -107,7 +134,12 @@ struct QueueConfig {
   QueueId overflow_queue;
 
   std::vector<ChannelLimit> channel_limits;
+  // Customer rules, evaluated in order; every rule that matches applies.
   std::vector<TagRule> tag_rules;
+
+  // Booked appointments (sessions created with a window) enter this queue with at least this
+  // priority (0..1000).
+  int appointment_priority = 800;
 
   // Engineer selection strategy by registered name: longest_idle (default), most_spare,
   // best_rated, round_robin.

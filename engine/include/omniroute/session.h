@@ -2,15 +2,21 @@
 //
 // Lifecycle:
 //
+//   SCHEDULED ──window opens──┐
+//                             ▼
 //   BOT ──escalate──► QUEUED ──offer──► OFFERED ──accept──► ASSIGNED ──complete──► WRAP_UP
 //                       ▲                  │                   │                      │
 //                       └─reject/expire────┘                   └─transfer─► QUEUED    ▼
 //                                                                                 COMPLETED
-//   BOT, QUEUED, OFFERED ──cancel──► ABANDONED (customer left) or CANCELLED (gateway)
+//   SCHEDULED, BOT, QUEUED, OFFERED ──cancel──► ABANDONED (customer left) or CANCELLED (gateway)
 //   QUEUED ──overflow with no target──► OVERFLOWED
 //
-// A transfer or an overflow with a target queue moves the session on (TRANSFERRED and
-// OVERFLOWED are reported as events) and it waits again as QUEUED in the new queue.
+// A booked appointment (CreateSession with a window) whose window is still to come starts
+// SCHEDULED: it is not waiting, not counted in the queue's waiting counts and not routed
+// until the window opens, when it becomes QUEUED. A transfer or an overflow with a target
+// queue moves the session on (TRANSFERRED and OVERFLOWED are reported as events) and it waits
+// again as QUEUED in the new queue. A QUEUED session may become a callback (RequestCallback)
+// without leaving its place.
 
 #ifndef OMNIROUTE_SESSION_H_
 #define OMNIROUTE_SESSION_H_
@@ -36,9 +42,12 @@ enum class SessionState {
   kCancelled = 8,
   kTransferred = 9,
   kOverflowed = 10,
+  // A booked appointment waiting for its window to open; not routed, not counted as waiting.
+  kScheduled = 11,
 };
 absl::string_view SessionStateName(SessionState state);
 // Completed, abandoned, cancelled or overflowed-out: the session holds nothing any more.
+// (SCHEDULED, BOT, QUEUED, OFFERED, ASSIGNED and WRAP_UP are not terminal.)
 bool IsTerminal(SessionState state);
 
 // What the routing engine knows of the customer when the session is created. The customer

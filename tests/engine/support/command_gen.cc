@@ -141,15 +141,26 @@ QueueConfig CommandGenerator::RandomQueue(int index) {
       q.channel_limits.push_back({Pick(channels_), static_cast<int>(Uniform(1, 3))});
     }
   }
-  if (Chance(30)) {
-    TagRule rule;
-    rule.tag = Pick(Tags());
-    rule.priority_boost = static_cast<int>(Uniform(0, 5));
-    if (Chance(50)) {
-      rule.requirement = {SkillId(Pick(Skills())), static_cast<int>(Uniform(1, 3))};
+  if (Chance(45)) {
+    // Customer rules: on a tag, a VIP level, a language or several; boosts, requirements
+    // and minimum tiers.
+    const int n = static_cast<int>(Uniform(1, 3));
+    for (int i = 0; i < n; ++i) {
+      TagRule rule;
+      const int64_t kind = Uniform(0, 9);
+      if (kind < 5 || kind == 8) rule.tag = Pick(Tags());
+      if (kind == 5 || kind == 7 || kind == 8) rule.min_vip_level = static_cast<int>(Uniform(1, 3));
+      if (kind == 6 || kind == 7 || kind == 9) rule.language = Chance(50) ? "en" : "zh";
+      if (Chance(15)) rule.name = "rule" + std::to_string(i);
+      rule.priority_boost = static_cast<int>(Uniform(0, 5));
+      if (Chance(40)) {
+        rule.requirement = {SkillId(Pick(Skills())), static_cast<int>(Uniform(1, 3))};
+      }
+      if (Chance(40)) rule.min_tier = static_cast<Tier>(Uniform(2, 5));
+      q.tag_rules.push_back(rule);
     }
-    q.tag_rules.push_back(rule);
   }
+  if (Chance(50)) q.appointment_priority = static_cast<int>(Uniform(0, 10));
   q.strategy = Pick(Strategies());
   if (Chance(25)) {
     q.delivery = DeliveryMode::kGrab;
@@ -326,7 +337,7 @@ std::optional<Step> CommandGenerator::Next(const Engine& engine) {
 Command CommandGenerator::InvalidCommand(const Engine& engine,
                                          const std::vector<SessionInfo>& sessions) {
   auto any_session = [&]() { return sessions.empty() ? SessionId(99999) : Pick(sessions).id; };
-  switch (Uniform(0, 11)) {
+  switch (Uniform(0, 14)) {
     case 0:
       return AcceptOffer{any_session(), AnyEngineerName()};
     case 1:
@@ -357,6 +368,21 @@ Command CommandGenerator::InvalidCommand(const Engine& engine,
       q.strategy = "fastest";
       return UpsertQueue{q};
     }
+    case 11: {
+      QueueConfig q = RandomQueue(0);
+      q.tag_rules.push_back(TagRule{.name = "no condition", .priority_boost = 3});
+      return UpsertQueue{q};
+    }
+    case 12: {
+      CreateSession c;
+      c.channel = Pick(channels_);
+      c.queue = AnyQueueName();
+      c.window_start = now_ + absl::Hours(24 * 401);
+      c.window_end = c.window_start + absl::Hours(1);
+      return c;
+    }
+    case 13:
+      return RequestCallback{any_session(), "12#4"};
     default: {
       CreateSession c;
       c.channel = Pick(channels_);
@@ -373,11 +399,14 @@ Command CommandGenerator::StreamCommand(const Engine& engine) {
   for (SessionId id : engine.ListSessions()) {
     if (std::optional<SessionInfo> s = engine.GetSession(id)) sessions.push_back(*std::move(s));
   }
-  std::vector<const SessionInfo*> bot, direct, grab, assigned, wrap_up, live;
+  std::vector<const SessionInfo*> bot, direct, grab, assigned, wrap_up, live, queued;
   for (const SessionInfo& s : sessions) {
     switch (s.state) {
       case SessionState::kBot:
         bot.push_back(&s);
+        break;
+      case SessionState::kQueued:
+        queued.push_back(&s);
         break;
       case SessionState::kOffered:
         if (!s.engineer.empty()) {
@@ -416,6 +445,8 @@ Command CommandGenerator::StreamCommand(const Engine& engine) {
     kRemoveEngineer,
     kRemoveQueue,
     kUpsertChannel,
+    kRank,
+    kCallback,
     kInvalid,
     kKinds
   };
@@ -435,6 +466,8 @@ Command CommandGenerator::StreamCommand(const Engine& engine) {
   weights[kRemoveEngineer] = engineers.empty() ? 0 : 1;
   weights[kRemoveQueue] = queues.empty() ? 0 : 1;
   weights[kUpsertChannel] = 1;
+  weights[kRank] = engineers.empty() ? 0 : 4;
+  weights[kCallback] = live.empty() ? 0 : 4;
   weights[kInvalid] = 3;
   int total = 0;
   for (int w : weights) total += w;
@@ -459,7 +492,7 @@ Command CommandGenerator::StreamCommand(const Engine& engine) {
       for (const std::string& tag : Tags()) {
         if (Chance(20)) c.customer.tags.push_back(tag);
       }
-      c.customer.language = "zh";
+      c.customer.language = Chance(25) ? "en" : "zh";
       if (Chance(30)) {
         const int n = static_cast<int>(Uniform(1, 2));
         for (int i = 0; i < n; ++i) {
@@ -474,6 +507,16 @@ Command CommandGenerator::StreamCommand(const Engine& engine) {
       if (Chance(20)) c.attributes.push_back({"model", "X" + std::to_string(Uniform(1, 9))});
       c.intent = "repair";
       c.start_in_bot = Chance(10);
+      if (Chance(15)) {
+        // A booked appointment: its window already open, opening soon, or a while ahead.
+        c.start_in_bot = Chance(3);  // refused with a window
+        const int64_t r = Uniform(0, 9);
+        const absl::Duration ahead = r < 2   ? -absl::Seconds(Uniform(0, 60))
+                                     : r < 8 ? absl::Microseconds(Uniform(1, 40'000'000))
+                                             : absl::Seconds(Uniform(40, 300));
+        c.window_start = now_ + ahead;
+        c.window_end = c.window_start + absl::Seconds(Uniform(Chance(3) ? -5 : 1, 600));
+      }
       return c;
     }
     case kPresence: {
@@ -587,6 +630,33 @@ Command CommandGenerator::StreamCommand(const Engine& engine) {
       }
       return UpsertChannel{spec};
     }
+    case kRank: {
+      SetEngineerRank r;
+      r.engineer = Chance(3) ? EngineerId("nobody") : Pick(engineers);
+      std::optional<EngineerInfo> info = engine.GetEngineer(r.engineer);
+      if (info && Chance(15)) {
+        // The rank it has already: no change, no event.
+        r.tier = info->config.tier;
+        r.score = info->config.score;
+      } else {
+        r.tier = static_cast<Tier>(Uniform(1, 5));
+        r.score = Pick(std::vector<int64_t>{0, 10, 20, 30, 50, 80, 120});
+        if (info && Chance(30)) r.tier = info->config.tier;  // the score alone
+      }
+      if (Chance(2)) r.tier = static_cast<Tier>(7);
+      r.reason = Chance(50) ? "monthly points" : "";
+      return r;
+    }
+    case kCallback: {
+      // Mostly a waiting session; now and then one in another state (refused).
+      const SessionInfo& s = !queued.empty() && Chance(85) ? *Pick(queued) : *Pick(live);
+      RequestCallback cb;
+      cb.session = s.id;
+      const int64_t r = Uniform(0, 19);
+      cb.number = r == 0 ? "" : r == 1 ? "call me" : r == 2 ? std::string(65, '1')
+                                                            : "+86 (10) 555-0" + std::to_string(r);
+      return cb;
+    }
     default:
       return InvalidCommand(engine, sessions);
   }
@@ -647,9 +717,12 @@ std::string DescribeQueue(const QueueConfig& q) {
                     "]");
   }
   for (const TagRule& r : q.tag_rules) {
-    absl::StrAppend(&out, " tag(", r.tag, ",+", r.priority_boost, ",", r.requirement.skill.value(),
-                    ">=", r.requirement.min_level, ")");
+    absl::StrAppend(&out, " rule(", r.name, ":tag=", r.tag, ",vip>=", r.min_vip_level,
+                    ",lang=", r.language, ",+", r.priority_boost, ",", r.requirement.skill.value(),
+                    ">=", r.requirement.min_level, ",tier>=",
+                    r.min_tier ? static_cast<int>(*r.min_tier) : 0, ")");
   }
+  absl::StrAppend(&out, " appt_prio=", q.appointment_priority);
   if (q.delivery == DeliveryMode::kGrab) {
     absl::StrAppend(&out, " grab(fanout=", q.grab_fanout, ",window=", D(q.grab_window), ")");
   } else {
@@ -712,7 +785,12 @@ std::string DescribeCommand(const Command& command) {
           " cust=", c.customer.id.value(), " vip=", c.customer.vip_level, " tags=[",
           absl::StrJoin(c.customer.tags, ","), "] pref=", Ids(c.customer.preferred_engineers),
           " last=", c.customer.last_engineer.value(), " req=", Reqs(c.requirements),
-          " prio=", c.priority, " bot=", c.start_in_bot, "}");
+          " prio=", c.priority, " bot=", c.start_in_bot, " lang=", c.customer.language,
+          c.window_start == absl::InfinitePast()
+              ? std::string()
+              : absl::StrCat(" window=+", D(c.window_start - GeneratorEpoch()), "..+",
+                             D(c.window_end - GeneratorEpoch())),
+          "}");
     }
     std::string operator()(const CancelSession& c) const {
       return absl::StrCat("CancelSession{", c.session.value(), " abandoned=", c.abandoned, "}");
@@ -740,6 +818,13 @@ std::string DescribeCommand(const Command& command) {
       return absl::StrCat("TransferSession{", c.session.value(), " q=", c.queue.value(),
                           " engineer=", c.engineer.value(), " timeout=", D(c.engineer_timeout),
                           "}");
+    }
+    std::string operator()(const SetEngineerRank& c) const {
+      return absl::StrCat("SetEngineerRank{", c.engineer.value(), " tier=",
+                          static_cast<int>(c.tier), " score=", c.score, "}");
+    }
+    std::string operator()(const RequestCallback& c) const {
+      return absl::StrCat("RequestCallback{", c.session.value(), " number='", c.number, "'}");
     }
   };
   return std::visit(Visitor{}, command);

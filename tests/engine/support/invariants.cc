@@ -88,6 +88,7 @@ class Checker {
     if (absl::Status s = CheckCapacity(); !s.ok()) return s;
     if (absl::Status s = CheckQueues(); !s.ok()) return s;
     if (absl::Status s = CheckWaiting(); !s.ok()) return s;
+    if (absl::Status s = CheckRules(); !s.ok()) return s;
     return absl::OkStatus();
   }
 
@@ -312,9 +313,10 @@ class Checker {
     return absl::OkStatus();
   }
 
-  // Rules 1 to 5 of docs/ROUTING.md "Eligibility", from public information.
+  // Rules 1 to 6 of docs/ROUTING.md "Eligibility", from public information.
   bool Eligible(const EngineerInfo& e, const SessionInfo& s, const QueueInfo& q) const {
     if (e.presence != Presence::kAvailable) return false;
+    if (s.min_tier.has_value() && e.config.tier < *s.min_tier) return false;
     if (std::find(e.config.queues.begin(), e.config.queues.end(), s.queue) ==
         e.config.queues.end()) {
       return false;
@@ -386,6 +388,79 @@ class Checker {
                            ", stage ", std::string(RoutingStageName(s.stage)), ") is QUEUED but ",
                            Id(e.config.id), " is eligible"));
         }
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  // Customer rules, minimum tiers and appointments:
+  //  - a QUEUED session has its queue's rules applied as configured now (labels in rule
+  //    order, the highest minimum tier), and an appointment at least the queue's
+  //    appointment priority;
+  //  - no engineer below an OFFERED session's minimum tier holds an offer of it;
+  //  - a SCHEDULED session's window has not opened yet.
+  absl::Status CheckRules() const {
+    for (const auto& [id, s] : snap_.sessions) {
+      const bool appointment = s.window_start != absl::InfinitePast();
+      if (s.state == SessionState::kScheduled) {
+        if (!appointment || s.window_start <= snap_.now) {
+          return Violation("a SCHEDULED session's window is still to open",
+                           absl::StrCat(Id(s.id), " window_start ",
+                                        absl::FormatTime(s.window_start), " now ",
+                                        absl::FormatTime(snap_.now)));
+        }
+      }
+      if (s.state == SessionState::kOffered && s.min_tier.has_value()) {
+        std::vector<EngineerId> offered = s.offered_to;
+        if (!s.engineer.empty()) offered.push_back(s.engineer);
+        for (const EngineerId& name : offered) {
+          auto e = snap_.engineers.find(name.value());
+          if (e != snap_.engineers.end() && e->second.config.tier < *s.min_tier) {
+            return Violation("no engineer below a session's minimum tier is offered it",
+                             absl::StrCat(Id(s.id), " (min tier ",
+                                          std::string(TierName(*s.min_tier)), ") offered to ",
+                                          Id(name), " (",
+                                          std::string(TierName(e->second.config.tier)), ")"));
+          }
+        }
+      }
+      if (s.state != SessionState::kQueued) continue;
+      auto qit = snap_.queues.find(s.queue.value());
+      if (qit == snap_.queues.end()) continue;
+      const QueueConfig& q = qit->second.config;
+      std::vector<std::string> labels;
+      std::optional<Tier> min_tier;
+      for (const TagRule& rule : q.tag_rules) {
+        const CustomerSnapshot& c = s.customer;
+        if (!rule.tag.empty() &&
+            std::find(c.tags.begin(), c.tags.end(), rule.tag) == c.tags.end()) {
+          continue;
+        }
+        if (rule.min_vip_level > 0 && c.vip_level < rule.min_vip_level) continue;
+        if (!rule.language.empty() && c.language != rule.language) continue;
+        std::string label = rule.name;
+        if (label.empty()) {
+          std::vector<std::string> parts;
+          if (!rule.tag.empty()) parts.push_back("tag=" + rule.tag);
+          if (rule.min_vip_level > 0) parts.push_back(absl::StrCat("vip>=", rule.min_vip_level));
+          if (!rule.language.empty()) parts.push_back("lang=" + rule.language);
+          label = absl::StrJoin(parts, "&");
+        }
+        labels.push_back(label);
+        if (rule.min_tier && (!min_tier || *rule.min_tier > *min_tier)) min_tier = rule.min_tier;
+      }
+      if (labels != s.rules_applied || min_tier != s.min_tier) {
+        return Violation("a waiting session has its queue's rules applied",
+                         absl::StrCat(Id(s.id), " has rules [", absl::StrJoin(s.rules_applied, ";"),
+                                      "] min tier ", s.min_tier ? static_cast<int>(*s.min_tier) : 0,
+                                      ", queue ", q.id.value(), " gives [",
+                                      absl::StrJoin(labels, ";"), "] min tier ",
+                                      min_tier ? static_cast<int>(*min_tier) : 0));
+      }
+      if (appointment && s.priority < q.appointment_priority) {
+        return Violation("a waiting appointment has at least its queue's appointment priority",
+                         absl::StrCat(Id(s.id), " priority ", s.priority, " < ",
+                                      q.appointment_priority));
       }
     }
     return absl::OkStatus();

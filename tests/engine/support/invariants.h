@@ -10,7 +10,11 @@
 //  - QUEUED sessions have no engineer and no offer; queue counters match the sessions;
 //  - no timer is overdue;
 //  - relaxation of waiting sessions is up to date with the time they have waited;
-//  - every waiting session has a reason to wait: no engineer is eligible for it.
+//  - every waiting session has a reason to wait: no engineer is eligible for it (minimum
+//    tiers included);
+//  - a waiting session has its queue's customer rules applied as configured, and an
+//    appointment at least the queue's appointment priority; no engineer below an offered
+//    session's minimum tier holds an offer of it; a SCHEDULED session's window is to come.
 //
 //   absl::Status s = omniroute::testing::CheckInvariants(engine);
 //   EXPECT_TRUE(s.ok()) << s;

@@ -136,7 +136,24 @@ class ReferenceMatcher : public internal::Matcher {
     return level;
   }
 
-  // docs/ROUTING.md, "Eligibility", rules 1 to 5.
+  // The session's minimum tier, recomputed from its queue's customer rules as configured
+  // now: a QUEUED session had them applied when it entered the queue, and again whenever the
+  // queue was reconfigured or an offer of it came back. 0: any tier.
+  int MinTier(const internal::QueueState& q, const Session& s) const {
+    int tier = 0;
+    for (const TagRule& rule : q.config.tag_rules) {
+      const CustomerSnapshot& c = s.customer;
+      if (!rule.tag.empty() && std::find(c.tags.begin(), c.tags.end(), rule.tag) == c.tags.end()) {
+        continue;
+      }
+      if (rule.min_vip_level > 0 && c.vip_level < rule.min_vip_level) continue;
+      if (!rule.language.empty() && c.language != rule.language) continue;
+      if (rule.min_tier) tier = std::max(tier, static_cast<int>(*rule.min_tier));
+    }
+    return tier;
+  }
+
+  // docs/ROUTING.md, "Eligibility", rules 1 to 6.
   bool Eligible(const EngineerState& e, const Session& s, const Load& load) const {
     // 1. Exists and is available.
     if (!e.live || e.presence != Presence::kAvailable) return false;
@@ -159,6 +176,8 @@ class ReferenceMatcher : public internal::Matcher {
     for (const internal::Req& r : s.in_force) {
       if (Proficiency(e, r.skill) < r.level) return false;
     }
+    // 6. Meets the session's minimum tier, at every stage.
+    if (static_cast<int>(e.config.tier) < MinTier(q, s)) return false;
     // 5. The stage allows the engineer.
     switch (s.stage) {
       // The targets were resolved when the session entered its queue (an engineer that did
