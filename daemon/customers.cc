@@ -188,8 +188,8 @@ absl::Status Customers::Start() {
 void Customers::Stop() {
   if (pool_ == nullptr) return;
   pool_->join();
+  history_.reset();  // the strand refers to the pool
   pool_.reset();
-  history_.reset();
   if (directory_ != nullptr) {
     if (absl::Status s = directory_->Sync(); !s.ok()) {
       LogError("customer directory: final sync failed", {{"error", s.ToString()}});

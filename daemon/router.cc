@@ -40,6 +40,7 @@ bool IsSessionEvent(EventType type) {
     case EventType::kQueueRemoved:
     case EventType::kEngineerUpserted:
     case EventType::kEngineerRemoved:
+    case EventType::kEngineerRankChanged:
     case EventType::kPresenceChanged:
       return false;
     default:
@@ -374,6 +375,7 @@ std::optional<v1::Session> Router::SessionProto(SessionId id) const {
 v1::Offer Router::OfferProto(const PendingOffer& offer) const {
   v1::Offer o = offer.offer;
   if (std::optional<v1::Session> s = SessionProto(offer.session)) *o.mutable_session() = *s;
+  MarkCallbackOffer(&o);
   return o;
 }
 
@@ -541,6 +543,7 @@ v1::StreamOffersResponse Router::OfferMessage(const Event& e, const v1::Event& p
       break;
     case EventType::kPresenceChanged:
     case EventType::kEngineerUpserted:
+    case EventType::kEngineerRankChanged:
       if (std::optional<EngineerInfo> info = engine_->GetEngineer(e.engineer)) {
         *msg.mutable_status() = AgentStatusToProto(*info);
       }
