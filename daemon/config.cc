@@ -109,14 +109,15 @@ absl::Status CheckHostPort(absl::string_view field, absl::string_view address) {
   return absl::OkStatus();
 }
 
-// Ids listed twice in one repeated field of the configuration.
+// Ids listed twice in one repeated field of the configuration; the error names
+// `list`[i]`member` (member "" when the list holds the ids themselves).
 absl::Status CheckUnique(absl::string_view list, absl::string_view what,
-                         const std::vector<std::string>& ids) {
+                         const std::vector<std::string>& ids, absl::string_view member = ".id") {
   for (size_t i = 0; i < ids.size(); ++i) {
     for (size_t j = 0; j < i; ++j) {
       if (ids[i] == ids[j]) {
         return Invalid(
-            absl::StrCat(list, "[", i, "].id"),
+            absl::StrCat(list, "[", i, "]", member),
             absl::StrCat(what, " \"", ids[i], "\" is already defined by ", list, "[", j, "]"));
       }
     }
@@ -363,7 +364,7 @@ absl::Status ResolveServiceModel(const v1::DaemonConfig& config, const DaemonSet
       }
       out.rating_tags.push_back(tag);
     }
-    if (absl::Status st = CheckUnique("customer_directory.rating_tags", "tag", out.rating_tags);
+    if (absl::Status st = CheckUnique("customer_directory.rating_tags", "tag", out.rating_tags, "");
         !st.ok()) {
       return st;
     }
@@ -476,6 +477,8 @@ absl::Status ResolveServiceModel(const v1::DaemonConfig& config, const DaemonSet
         return st;
       }
       route.queue = QueueId(fr.queue_id());
+    } else if (devices.queue.empty()) {
+      return Invalid(absl::StrCat(field, ".queue_id"), "required when devices.queue_id is not set");
     }
     for (int j = 0; j < fr.requirements_size(); ++j) {
       const v1::Requirement& req = fr.requirements(j);
@@ -496,7 +499,7 @@ absl::Status ResolveServiceModel(const v1::DaemonConfig& config, const DaemonSet
     route.intent = fr.intent();
     devices.routes.push_back(std::move(route));
   }
-  if (absl::Status st = CheckUnique("devices.fault_codes", "fault code", codes); !st.ok()) {
+  if (absl::Status st = CheckUnique("devices.fault_codes", "fault code", codes, ".fault_code"); !st.ok()) {
     return st;
   }
 

@@ -104,7 +104,7 @@ struct DaemonSettings {
   int directory_threads = 4;
   // ranking.*
   bool ranking_enabled = true;
-  int ranking_min_ratings = 5;
+  int ranking_min_ratings = 20;  // as many ratings as the prior weighs
   directory::RankingPolicy ranking;
   // devices.*, intent_routes
   DeviceRouting devices;

@@ -259,6 +259,15 @@ ServerUnaryReactor* CustomerServiceImpl::RateSession(CallbackServerContext* ctx,
       // Not in the history: a session still in progress is FAILED_PRECONDITION.
       return call.Engine([this, id] {
         const std::optional<SessionInfo> info = customers_.router().engine().GetSession(id);
+        if (info.has_value() && !info->customer.id.empty() &&
+            (info->state == SessionState::kWrapUp || IsTerminal(info->state))) {
+          return grpc::Status(
+              grpc::StatusCode::INTERNAL,
+              absl::StrCat("session_id: session ", id.value(), " is ",
+                           SessionStateName(info->state),
+                           " but was not recorded in the interaction history (the daemon's "
+                           "log has the error)"));
+        }
         if (info.has_value()) {
           return grpc::Status(
               grpc::StatusCode::FAILED_PRECONDITION,

@@ -159,8 +159,7 @@ absl::Status Customers::BeforeRecovery() {
   directory_ = *std::move(opened);
   pool_ = std::make_unique<boost::asio::thread_pool>(
       static_cast<size_t>(settings_.directory_threads));
-  history_ = std::make_unique<boost::asio::strand<boost::asio::thread_pool::executor_type>>(
-      boost::asio::make_strand(pool_->get_executor()));
+  history_ = std::make_unique<boost::asio::thread_pool>(1);
   return absl::OkStatus();
 }
 
@@ -188,8 +187,9 @@ absl::Status Customers::Start() {
 void Customers::Stop() {
   if (pool_ == nullptr) return;
   pool_->join();
-  history_.reset();  // the strand refers to the pool
+  history_->join();
   pool_.reset();
+  history_.reset();
   if (directory_ != nullptr) {
     if (absl::Status s = directory_->Sync(); !s.ok()) {
       LogError("customer directory: final sync failed", {{"error", s.ToString()}});
@@ -332,12 +332,14 @@ void Customers::BeforeSnapshot() {
 
 void Customers::Record(const std::vector<directory::Interaction>& interactions) {
   for (const directory::Interaction& i : interactions) {
-    absl::StatusOr<bool> recorded = directory_->RecordInteraction(i);
+    // Unsynced: the journal replays the session's events after a crash, and BeforeSnapshot
+    // syncs the directory before the journal forgets them.
+    absl::StatusOr<bool> recorded = directory_->RecordInteraction(i, /*sync=*/false);
     if (absl::IsNotFound(recorded.status())) {
       // A customer id the gateway chose, not in the directory yet: it is now.
       absl::StatusOr<directory::Customer> created = directory_->Update(
           i.customer, directory::CustomerUpdate{}, /*create_if_missing=*/true, i.ended_at);
-      if (created.ok()) recorded = directory_->RecordInteraction(i);
+      if (created.ok()) recorded = directory_->RecordInteraction(i, /*sync=*/false);
     }
     if (!recorded.ok()) {
       LogError("customer directory: interaction not recorded",
@@ -352,7 +354,8 @@ void Customers::Record(const std::vector<directory::Interaction>& interactions) 
     absl::StatusOr<directory::EngineerRecord> record = directory_->GetEngineer(i.engineer);
     if (!record.ok()) continue;
     CacheRecord(*record);
-    if (started_) {
+    if (started_ && settings_.ranking_enabled &&
+        record->ratings >= settings_.ranking_min_ratings) {
       router_.Submit([this, r = *std::move(record)] { CheckRank(r); });
     }
   }

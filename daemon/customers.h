@@ -33,7 +33,6 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/time/time.h"
-#include "boost/asio/strand.hpp"
 #include "boost/asio/thread_pool.hpp"
 #include "daemon/config.h"
 #include "daemon/router.h"
@@ -128,14 +127,15 @@ class Customers final : public RouterObserver {
   const DaemonSettings& settings_;
   std::unique_ptr<directory::Directory> directory_;
   std::unique_ptr<boost::asio::thread_pool> pool_;
-  // The history is recorded in commit order, one batch at a time.
-  std::unique_ptr<boost::asio::strand<boost::asio::thread_pool::executor_type>> history_;
+  // The history is recorded in commit order, one batch at a time, on a thread of its own:
+  // workers wait for it (FlushHistory), so it must never wait behind them in their pool.
+  std::unique_ptr<boost::asio::thread_pool> history_;
   bool started_ = false;
 
   // Engine thread: the sessions that ended in the batch being built.
   std::vector<directory::Interaction> batch_;
 
-  // Batches handed to the history strand, and done.
+  // Batches handed to the history thread, and done.
   std::mutex history_mu_;
   std::condition_variable history_cv_;
   uint64_t history_queued_ = 0;  // guarded by history_mu_

@@ -274,9 +274,12 @@ struct Directory::Impl {
 
   // ---- Writes -----------------------------------------------------------------------------
 
-  absl::Status Commit(Batch& batch, absl::string_view what) {
+  absl::Status Commit(Batch& batch, absl::string_view what, bool sync = true) {
     if (!batch.status().ok()) return FromRocks(batch.status(), what);
-    return FromRocks(db->Write(write_options, batch.batch()), what);
+    if (sync || !write_options.sync) return FromRocks(db->Write(write_options, batch.batch()), what);
+    rocksdb::WriteOptions unsynced = write_options;
+    unsynced.sync = false;
+    return FromRocks(db->Write(unsynced, batch.batch()), what);
   }
 
   void PutCustomer(Batch& batch, const Customer& c) {
@@ -325,7 +328,10 @@ struct Directory::Impl {
     const rocksdb::DBOptions db_options = internal::MakeDbOptions(mem_env.get());
     const std::vector<rocksdb::ColumnFamilyDescriptor> families =
         internal::MakeColumnFamilies(cache);
-    rocksdb::Status s = rocksdb::DB::Open(db_options, path, families, &cf_handles, &db);
+    // RocksDB's in-memory environment cannot make a relative path absolute.
+    const std::string open_path =
+        options.in_memory ? std::filesystem::absolute(path).lexically_normal().string() : path;
+    rocksdb::Status s = rocksdb::DB::Open(db_options, open_path, families, &cf_handles, &db);
     if (!s.ok()) {
       db = nullptr;
       const std::string message = s.ToString();
@@ -742,7 +748,7 @@ absl::StatusOr<Customer> Directory::Merge(absl::string_view survivor, absl::stri
 
 // ---- Interactions ---------------------------------------------------------------------------
 
-absl::StatusOr<bool> Directory::RecordInteraction(const Interaction& interaction) {
+absl::StatusOr<bool> Directory::RecordInteraction(const Interaction& interaction, bool sync) {
   if (absl::Status st = internal::ValidateInteraction(interaction); !st.ok()) return st;
   const std::string skey = internal::SessionKey(interaction.session);
   const bool counts_for_engineer =
@@ -794,7 +800,7 @@ absl::StatusOr<bool> Directory::RecordInteraction(const Interaction& interaction
       batch.Put(impl_->engineers, e->id, internal::EngineerToRecord(*e));
     }
     if (absl::Status st =
-            impl_->Commit(batch, absl::StrCat("recording session ", interaction.session));
+            impl_->Commit(batch, absl::StrCat("recording session ", interaction.session), sync);
         !st.ok()) {
       return st;
     }

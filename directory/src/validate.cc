@@ -87,16 +87,21 @@ absl::Status ValidateRatingTag(absl::string_view field, absl::string_view tag) {
   return ValidatePrintable(field, tag, 64);
 }
 
-absl::Status ValidateDisplayName(absl::string_view field, absl::string_view name) {
-  if (name.size() > 256) {
-    return Invalid(field, absl::StrCat("longer than 256 bytes (", name.size(), ")"));
+namespace {
+
+// Well-formed UTF-8 (no overlong forms, no surrogates, at most U+10FFFF) of at most `max`
+// bytes; without control characters unless `controls` (the store's records hold strings,
+// which must be UTF-8 to parse again).
+absl::Status ValidateUtf8(absl::string_view field, absl::string_view name, size_t max,
+                          bool controls) {
+  if (name.size() > max) {
+    return Invalid(field, absl::StrCat("longer than ", max, " bytes (", name.size(), ")"));
   }
-  // Well-formed UTF-8 (no overlong forms, no surrogates, at most U+10FFFF), no controls.
   size_t i = 0;
   while (i < name.size()) {
     const auto c = static_cast<unsigned char>(name[i]);
     if (c < 0x80) {
-      if (c < 0x20 || c == 0x7f) {
+      if (!controls && (c < 0x20 || c == 0x7f)) {
         return Invalid(field, absl::StrCat("control character at byte ", i));
       }
       ++i;
@@ -126,12 +131,18 @@ absl::Status ValidateDisplayName(absl::string_view field, absl::string_view name
     if (overlong || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
       return Invalid(field, absl::StrCat("not UTF-8 at byte ", i));
     }
-    if (cp >= 0x80 && cp <= 0x9f) {
+    if (!controls && cp >= 0x80 && cp <= 0x9f) {
       return Invalid(field, absl::StrCat("control character at byte ", i));
     }
     i += len;
   }
   return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ValidateDisplayName(absl::string_view field, absl::string_view name) {
+  return ValidateUtf8(field, name, 256, /*controls=*/false);
 }
 
 absl::Status ValidateLanguage(absl::string_view field, absl::string_view language) {
@@ -184,8 +195,10 @@ absl::Status ValidateInteraction(const Interaction& in) {
   if (!in.engineer.empty()) {
     if (absl::Status st = ValidateId("interaction.engineer", in.engineer); !st.ok()) return st;
   }
-  if (!in.intent.empty()) {
-    if (absl::Status st = ValidateId("interaction.intent", in.intent); !st.ok()) return st;
+  // Free text, as the router takes it (CreateSessionRequest.intent: "no hot water").
+  if (absl::Status st = ValidateUtf8("interaction.intent", in.intent, 256, /*controls=*/true);
+      !st.ok()) {
+    return st;
   }
   if (absl::Status st = ValidateTime("interaction.created_at", in.created_at); !st.ok()) {
     return st;

@@ -1,31 +1,40 @@
 #!/usr/bin/env bash
-# Runs examples/python/session_lifecycle.py against a fresh omnirouted.
+# Runs one of the Python examples of examples/python against a fresh omnirouted.
 #
-#   examples/python/run_example.sh PATH/TO/omnirouted
+#   examples/python/run_example.sh PATH/TO/omnirouted [EXAMPLE]
+#
+# EXAMPLE is the file name of the example script in examples/python, default
+# session_lifecycle.py (e.g. customer_journey.py).
 #
 # Generates the Python stubs from proto/ into a temporary directory, starts the daemon on a
-# free port (127.0.0.1:0) with its embedded demo configuration, reads the port from the
-# "omnirouted listening on HOST:PORT" line it prints on stdout, runs the example with
-# /usr/bin/python3 (Debian's python3-grpcio and python3-protobuf), then stops the daemon with
-# SIGTERM and checks that it exits with status 0. Exits non-zero on any failure, printing the
-# daemon's log (stderr). Works from any directory. Used by CTest (python_session_lifecycle).
+# free port (127.0.0.1:0) with its embedded demo configuration and a fresh data directory,
+# reads the port from the "omnirouted listening on HOST:PORT" line it prints on stdout, runs
+# the example with /usr/bin/python3 (Debian's python3-grpcio and python3-protobuf), then stops
+# the daemon with SIGTERM and checks that it exits with status 0. Exits non-zero on any
+# failure, printing the daemon's log (stderr). Works from any directory. Used by CTest
+# (python_session_lifecycle, python_customer_journey).
 #
 # Needs: protoc, /usr/bin/grpc_python_plugin (protobuf-compiler-grpc), /usr/bin/python3 with
 # grpc and google.protobuf; override with PROTOC, GRPC_PYTHON_PLUGIN, PYTHON.
 
 set -euo pipefail
 
-if [[ $# -ne 1 ]]; then
-  echo "usage: $0 PATH/TO/omnirouted" >&2
+if [[ $# -lt 1 || $# -gt 2 ]]; then
+  echo "usage: $0 PATH/TO/omnirouted [EXAMPLE (default session_lifecycle.py)]" >&2
   exit 2
 fi
 daemon=$1
+example=${2:-session_lifecycle.py}
 if [[ ! -x $daemon ]]; then
   echo "run_example.sh: $daemon is not an executable" >&2
   exit 2
 fi
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+if [[ $example == */* || ! -f $here/$example ]]; then
+  echo "run_example.sh: $example is not an example script in $here" >&2
+  exit 2
+fi
 repo=$(cd "$here/../.." && pwd)
 protoc=${PROTOC:-protoc}
 plugin=${GRPC_PYTHON_PLUGIN:-/usr/bin/grpc_python_plugin}
@@ -86,7 +95,7 @@ echo "run_example.sh: omnirouted (pid $daemon_pid) listening on $address"
 
 # 3. The example.
 example_status=0
-"$python" "$here/session_lifecycle.py" --address "$address" --stubs "$work/stubs" ||
+"$python" "$here/$example" --address "$address" --stubs "$work/stubs" ||
   example_status=$?
 
 # 4. Graceful stop: SIGTERM, exit status 0 expected. The daemon's stdout reaches EOF when it

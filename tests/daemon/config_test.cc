@@ -711,5 +711,146 @@ TEST(LoadSettingsTest, ResolveErrorsNameTheFile) {
             absl::StrCat(path, ": limits.max_open_streams: 0 is outside 1..100000"));
 }
 
+// ---------------------------------------------------------------------------------------------
+// customer_directory, ranking, devices, intent_routes
+
+TEST(ServiceModelConfigTest, EmptySectionsGiveTheDefaults) {
+  absl::StatusOr<DaemonSettings> s = Resolve("");
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->directory_cache_bytes, int64_t{256} << 20);
+  EXPECT_TRUE(s->directory_sync_writes);
+  EXPECT_EQ(s->customer_id_prefix, "cust-");
+  EXPECT_THAT(s->rating_tags, ElementsAre("patient", "expert", "fast", "friendly", "clear",
+                                          "solved-first-time"));
+  EXPECT_EQ(s->directory_threads, 4);
+  EXPECT_TRUE(s->ranking_enabled);
+  EXPECT_EQ(s->ranking_min_ratings, 20);
+  EXPECT_EQ(s->ranking.elite, 950);
+  EXPECT_DOUBLE_EQ(s->ranking.handled_weight, 0.05);
+  EXPECT_EQ(s->devices.channel.value(), "iot_alert");
+  EXPECT_TRUE(s->devices.queue.value().empty());
+  EXPECT_EQ(s->devices.severity_priority[v1::DEVICE_ALERT_SEVERITY_CRITICAL], 900);
+  EXPECT_TRUE(s->devices.routes.empty());
+  EXPECT_TRUE(s->intent_routes.empty());
+}
+
+TEST(ServiceModelConfigTest, SetValuesAreKept) {
+  absl::StatusOr<DaemonSettings> s = Resolve(R"(
+    customer_directory { cache_bytes: 1048576 sync_writes: false id_prefix: "c:"
+                         rating_tags: ["on-time", "kind"] threads: 2 }
+    ranking { enabled: false min_ratings: 0 good_rating_weight: 500 prior_good_rate: 0.5
+              core_points: 100 elite_points: 200 expert_points: 300 master_points: 400
+              demotion_margin: 0 favourites_cap: 0 handled_cap: 10 }
+    devices { channel_id: "app" queue_id: "dev"
+              severity_priorities { severity: DEVICE_ALERT_SEVERITY_LOW priority: 0 }
+              fault_codes { fault_code: "E4*" queue_id: "fridge"
+                            requirements { skill_id: "repair.compressor" min_level: 3 } }
+              fault_codes { fault_code: "E41" intent: "overheat" } }
+    intent_routes { intent: "screen-repair" queue_id: "repair" }
+  )");
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->directory_cache_bytes, 1048576);
+  EXPECT_FALSE(s->directory_sync_writes);
+  EXPECT_EQ(s->customer_id_prefix, "c:");
+  EXPECT_THAT(s->rating_tags, ElementsAre("on-time", "kind"));
+  EXPECT_EQ(s->directory_threads, 2);
+  EXPECT_FALSE(s->ranking_enabled);
+  EXPECT_EQ(s->ranking_min_ratings, 0);
+  EXPECT_DOUBLE_EQ(s->ranking.good_rating_weight, 500);
+  EXPECT_DOUBLE_EQ(s->ranking.prior_good_rate, 0.5);
+  EXPECT_DOUBLE_EQ(s->ranking.tip_rate_weight, 300);  // unset: the default
+  EXPECT_EQ(s->ranking.core, 100);
+  EXPECT_EQ(s->ranking.master, 400);
+  EXPECT_EQ(s->ranking.demotion_margin, 0);
+  EXPECT_EQ(s->ranking.favourites_cap, 0);
+  EXPECT_EQ(s->ranking.handled_cap, 10);
+  EXPECT_EQ(s->devices.channel.value(), "app");
+  EXPECT_EQ(s->devices.queue.value(), "dev");
+  EXPECT_EQ(s->devices.severity_priority[v1::DEVICE_ALERT_SEVERITY_LOW], 0);
+  EXPECT_EQ(s->devices.severity_priority[v1::DEVICE_ALERT_SEVERITY_HIGH], 600);
+  ASSERT_EQ(s->devices.routes.size(), 2u);
+  EXPECT_TRUE(s->devices.routes[0].prefix);
+  EXPECT_EQ(s->devices.routes[0].code, "E4");
+  ASSERT_EQ(s->devices.routes[0].requirements.size(), 1u);
+  EXPECT_EQ(s->devices.routes[0].requirements[0].min_level, 3);
+  ASSERT_EQ(s->intent_routes.count("screen-repair"), 1u);
+  EXPECT_EQ(s->intent_routes.at("screen-repair").value(), "repair");
+}
+
+TEST(ServiceModelConfigTest, FaultCodesMatchExactlyThenByTheLongestPrefix) {
+  absl::StatusOr<DaemonSettings> s = Resolve(R"(
+    devices { fault_codes { fault_code: "*" queue_id: "any" }
+              fault_codes { fault_code: "E4*" queue_id: "e4" }
+              fault_codes { fault_code: "E41*" queue_id: "e41x" }
+              fault_codes { fault_code: "E41" queue_id: "e41" } }
+  )");
+  ASSERT_TRUE(s.ok()) << s.status();
+  auto queue_of = [&](absl::string_view code) {
+    const FaultCodeRoute* r = s->devices.Match(code);
+    return r == nullptr ? std::string("none") : r->queue.value();
+  };
+  EXPECT_EQ(queue_of("E41"), "e41");
+  EXPECT_EQ(queue_of("E412"), "e41x");
+  EXPECT_EQ(queue_of("E42"), "e4");
+  EXPECT_EQ(queue_of("F1"), "any");
+  s = Resolve(R"(devices { fault_codes { fault_code: "E4*" queue_id: "e4" } })");
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->devices.Match("F1"), nullptr);
+}
+
+TEST(ServiceModelConfigTest, EachErrorNamesItsField) {
+  struct Case {
+    std::string text;
+    std::string field;
+    std::string what;
+  };
+  const std::vector<Case> cases = {
+      {"customer_directory { cache_bytes: 1000 }", "customer_directory.cache_bytes",
+       "is outside"},
+      {"customer_directory { id_prefix: \"a b\" }", "customer_directory.id_prefix",
+       "not allowed"},
+      {"customer_directory { id_prefix: \"ppppppppppppppppppppppppppppppppp\" }",
+       "customer_directory.id_prefix", "longer than 32"},
+      {"customer_directory { rating_tags: [\"ok\", \"\"] }", "customer_directory.rating_tags[1]",
+       "1..64"},
+      {"customer_directory { rating_tags: [\"ok\", \"ok\"] }",
+       "customer_directory.rating_tags[1]", "already defined by"},
+      {"customer_directory { threads: 0 }", "customer_directory.threads", "0 is outside 1..64"},
+      {"ranking { min_ratings: -1 }", "ranking.min_ratings", "is outside"},
+      {"ranking { tip_rate_weight: -1 }", "ranking.tip_rate_weight", ""},
+      {"ranking { prior_good_rate: 1.5 }", "ranking.prior_good_rate", ""},
+      {"ranking { elite_points: 700 }", "ranking.elite_points",
+       "must be greater than ranking.core_points (800)"},
+      {"ranking { core_points: 0 }", "ranking.core_points", ""},
+      {"ranking { demotion_margin: -1 }", "ranking.demotion_margin", ""},
+      {"devices { channel_id: \"a b\" }", "devices.channel_id", "not allowed"},
+      {"devices { severity_priorities { priority: 5 } }", "devices.severity_priorities[0].severity",
+       "required"},
+      {"devices { severity_priorities { severity: DEVICE_ALERT_SEVERITY_LOW priority: 1 }"
+       " severity_priorities { severity: DEVICE_ALERT_SEVERITY_LOW priority: 2 } }",
+       "devices.severity_priorities[1].severity", "listed twice"},
+      {"devices { severity_priorities { severity: DEVICE_ALERT_SEVERITY_LOW priority: 1001 } }",
+       "devices.severity_priorities[0].priority", "1001 is outside 0..1000"},
+      {"devices { fault_codes { queue_id: \"q\" } }", "devices.fault_codes[0].fault_code", ""},
+      {"devices { fault_codes { fault_code: \"E41\" } }", "devices.fault_codes[0].queue_id",
+       "required when devices.queue_id is not set"},
+      {"devices { queue_id: \"q\" fault_codes { fault_code: \"E41\" requirements { skill_id: "
+       "\"s\" } } }",
+       "devices.fault_codes[0].requirements[0].min_level", "0 is outside 1..5"},
+      {"devices { queue_id: \"q\" fault_codes { fault_code: \"E41\" } fault_codes { fault_code: "
+       "\"E41\" } }",
+       "devices.fault_codes[1].fault_code", "fault code \"E41\" is already defined by"},
+      {"intent_routes { queue_id: \"q\" }", "intent_routes[0].intent", "1..256"},
+      {"intent_routes { intent: \"x\" }", "intent_routes[0].queue_id", "empty"},
+      {"intent_routes { intent: \"x\" queue_id: \"q\" } intent_routes { intent: \"x\" queue_id: "
+       "\"r\" }",
+       "intent_routes[1].intent", "listed twice"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.text);
+    ExpectInvalid(Resolve(c.text), c.field, c.what);
+  }
+}
+
 }  // namespace
 }  // namespace omniroute::daemon

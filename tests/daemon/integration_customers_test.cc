@@ -33,6 +33,9 @@ constexpr char kConfig[] = R"pb(
     queue_ids: "devices"
     skills { skill_id: "repair.compressor" level: 4 }
   }
+  # One worker: a worker waiting for the history (CreateSession after a session ended) must
+  # not wait for work queued behind itself.
+  customer_directory { threads: 1 }
   ranking {
     min_ratings: 2
     good_rating_weight: 600

@@ -4,6 +4,7 @@
 #include "omniroute/directory/directory.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -553,7 +554,9 @@ TEST_F(DirectoryTest, RecordInteractionErrors) {
       {[](Interaction& in) { in.channel = ""; }, "interaction.channel: must not be empty"},
       {[](Interaction& in) { in.queue = "a b"; }, "interaction.queue: character not allowed"},
       {[](Interaction& in) { in.engineer = "a b"; }, "interaction.engineer: character not allowed"},
-      {[](Interaction& in) { in.intent = "a b"; }, "interaction.intent: character not allowed"},
+      {[](Interaction& in) { in.intent = std::string(257, 'x'); },
+       "interaction.intent: longer than 256 bytes (257)"},
+      {[](Interaction& in) { in.intent = "bad \xff"; }, "interaction.intent: not UTF-8 at byte 4"},
       {[](Interaction& in) { in.created_at = absl::InfinitePast(); },
        "interaction.created_at: must be a time"},
       {[](Interaction& in) { in.ended_at = absl::InfiniteFuture(); },
@@ -917,6 +920,20 @@ TEST(DirectoryOptionsTest, BadOptionsNameTheField) {
   EXPECT_EQ(Directory::Open("", Options()).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+// The intent is the router's free text: spaces, tabs and any language are recorded as given.
+TEST_F(DirectoryTest, RecordInteractionKeepsAFreeTextIntent) {
+  const Customer c = Create(H("phone", "1"));
+  Interaction in = Session(3, c.id, "eng-1", 100);
+  in.intent = "no hot water\t\xe7\x83\xad\xe6\xb0\xb4\xe5\x99\xa8";  // "热水器"
+  absl::StatusOr<bool> recorded = dir_->RecordInteraction(in, /*sync=*/false);
+  ASSERT_TRUE(recorded.ok()) << recorded.status();
+  EXPECT_TRUE(*recorded);
+  absl::StatusOr<std::optional<Interaction>> got = dir_->GetInteraction(3);
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((*got)->intent, in.intent);
+  EXPECT_EQ(dir_->Get(c.id)->interactions, 1);
+}
+
 TEST(DirectoryOptionsTest, InMemoryDirectoriesAreIndependentAndLeaveNoFiles) {
   TempDir tmp;
   Options o;
@@ -930,6 +947,18 @@ TEST(DirectoryOptionsTest, InMemoryDirectoriesAreIndependentAndLeaveNoFiles) {
   EXPECT_EQ(b->Resolve(H("phone", "1"), false, T(0)).status().code(), absl::StatusCode::kNotFound);
   EXPECT_TRUE(a->Sync().ok());
   EXPECT_THAT(tmp.List(), IsEmpty());
+}
+
+// The daemon passes a relative data directory through (`--data_dir data`); RocksDB's in-memory
+// environment cannot resolve one itself.
+TEST(DirectoryOptionsTest, InMemoryDirectoryOpensAtARelativePath) {
+  Options o;
+  o.in_memory = true;
+  std::unique_ptr<Directory> d = OpenOrDie("relative/directory", o);
+  ASSERT_NE(d, nullptr);
+  ASSERT_TRUE(d->Resolve(H("phone", "1"), true, T(0)).ok());
+  EXPECT_TRUE(d->Resolve(H("phone", "1"), false, T(0)).ok());
+  EXPECT_FALSE(std::filesystem::exists("relative"));
 }
 
 }  // namespace

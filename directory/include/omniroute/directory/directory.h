@@ -246,7 +246,10 @@ class Directory {
   // current last), its updated_at (to the latest ended_at), and for outcome kCompleted with
   // an engineer the engineer's handled count and handle time. INVALID_ARGUMENT naming
   // "interaction.<field>" for bad values; `rating` must be unset (Rate sets it).
-  absl::StatusOr<bool> RecordInteraction(const Interaction& interaction);
+  // `sync` false writes without an fsync even when Options::sync_writes is on: for callers
+  // that can record the session again after a crash (the daemon replays its journal), then
+  // call Sync() before they forget it.
+  absl::StatusOr<bool> RecordInteraction(const Interaction& interaction, bool sync = true);
 
   struct RateResult {
     Interaction interaction;
