@@ -5,6 +5,7 @@
 #include <cctype>
 #include <filesystem>
 #include <limits>
+#include <optional>
 #include <system_error>
 #include <utility>
 
@@ -258,6 +259,28 @@ struct Directory::Impl {
       if (keys.Add(LockKind::kCustomer, current)) return Live{State::kRelock, {}};
     }
     return absl::InternalError(absl::StrCat("directory: customer ", id, " redirects too far"));
+  }
+
+  // A change to the live customer `id` (a merged id: its survivor) and one of its handles:
+  // validates both, locks them, reads the customer and runs `change(customer, keys, hkey)`,
+  // which answers, or returns std::nullopt after adding a lock key, to run again with it held.
+  template <typename Change>
+  absl::StatusOr<Customer> ChangeHandle(absl::string_view id, const Handle& handle, Change change) {
+    if (absl::Status st = internal::ValidateId("id", id); !st.ok()) return st;
+    if (absl::Status st = ValidateHandle(handle, "handle"); !st.ok()) return st;
+    const std::string hkey = internal::HandleKey(handle);
+    LockKeys keys(locks);
+    keys.Add(LockKind::kCustomer, id);
+    keys.Add(LockKind::kHandle, hkey);
+    for (;;) {
+      LockSet lock(locks, keys);
+      absl::StatusOr<Live> target = ReadLiveLocked(keys, id);
+      if (!target.ok()) return target.status();
+      if (target->state == State::kRelock) continue;
+      if (target->state == State::kMissing) return CustomerNotFound("id", id);
+      std::optional<absl::StatusOr<Customer>> done = change(target->customer, keys, hkey);
+      if (done.has_value()) return *std::move(done);
+    }
   }
 
   absl::StatusOr<EngineerRecord> ReadEngineer(absl::string_view id) {
@@ -522,95 +545,76 @@ absl::StatusOr<Customer> Directory::Update(absl::string_view id, const CustomerU
 
 absl::StatusOr<Customer> Directory::LinkHandle(absl::string_view id, const Handle& handle,
                                                bool move, absl::Time now) {
-  if (absl::Status st = internal::ValidateId("id", id); !st.ok()) return st;
-  if (absl::Status st = ValidateHandle(handle, "handle"); !st.ok()) return st;
-  const std::string hkey = internal::HandleKey(handle);
-  LockKeys keys(impl_->locks);
-  keys.Add(LockKind::kCustomer, id);
-  keys.Add(LockKind::kHandle, hkey);
-  for (;;) {
-    LockSet lock(impl_->locks, keys);
-    absl::StatusOr<Impl::Live> target = impl_->ReadLiveLocked(keys, id);
-    if (!target.ok()) return target.status();
-    if (target->state == Impl::State::kRelock) continue;
-    if (target->state == Impl::State::kMissing) return CustomerNotFound("id", id);
-    Customer& c = target->customer;
-
-    HandleRecord owner;
-    absl::StatusOr<bool> owned =
-        impl_->Read(impl_->handles, hkey, owner, absl::StrCat("handle ", hkey));
-    if (!owned.ok()) return owned.status();
-    std::optional<Customer> previous;  // the customer the handle is moved from
-    if (*owned) {
-      if (owner.customer() == c.id) return std::move(c);  // already on it
-      if (!move) {
-        return absl::FailedPreconditionError(absl::StrCat("handle: ", HandleName(handle),
-                                                          " belongs to customer ", owner.customer(),
-                                                          " (move it with move = true)"));
-      }
-      if (keys.Add(LockKind::kCustomer, owner.customer())) continue;
-      absl::StatusOr<Impl::Live> from = impl_->ReadLiveLocked(keys, owner.customer());
-      if (!from.ok()) return from.status();
-      if (from->state == Impl::State::kRelock) continue;
-      if (from->state == Impl::State::kFound && from->customer.id != c.id) {
-        previous = std::move(from->customer);
-        RemoveHandle(*previous, handle);
-        previous->updated_at = now;
-      }
-    }
-    if (!HasHandle(c, handle) && c.handles.size() >= kMaxHandlesPerCustomer) {
-      return absl::ResourceExhaustedError(absl::StrCat("handle: customer ", c.id, " has ",
-                                                       kMaxHandlesPerCustomer, " handles already"));
-    }
-    AddHandle(c, handle);
-    c.updated_at = now;
-    Batch batch;
-    impl_->PutCustomer(batch, c);
-    if (previous.has_value()) impl_->PutCustomer(batch, *previous);
-    impl_->PutHandle(batch, handle, c.id, now);
-    if (absl::Status st = impl_->Commit(
-            batch, absl::StrCat("linking ", HandleName(handle), " to customer ", c.id));
-        !st.ok()) {
-      return st;
-    }
-    return std::move(c);
-  }
+  return impl_->ChangeHandle(
+      id, handle,
+      [&](Customer& c, LockKeys& keys,
+          const std::string& hkey) -> std::optional<absl::StatusOr<Customer>> {
+        HandleRecord owner;
+        absl::StatusOr<bool> owned =
+            impl_->Read(impl_->handles, hkey, owner, absl::StrCat("handle ", hkey));
+        if (!owned.ok()) return owned.status();
+        std::optional<Customer> previous;  // the customer the handle is moved from
+        if (*owned) {
+          if (owner.customer() == c.id) return std::move(c);  // already on it
+          if (!move) {
+            return absl::FailedPreconditionError(
+                absl::StrCat("handle: ", HandleName(handle), " belongs to customer ",
+                             owner.customer(), " (move it with move = true)"));
+          }
+          if (keys.Add(LockKind::kCustomer, owner.customer())) return std::nullopt;
+          absl::StatusOr<Impl::Live> from = impl_->ReadLiveLocked(keys, owner.customer());
+          if (!from.ok()) return from.status();
+          if (from->state == Impl::State::kRelock) return std::nullopt;
+          if (from->state == Impl::State::kFound && from->customer.id != c.id) {
+            previous = std::move(from->customer);
+            RemoveHandle(*previous, handle);
+            previous->updated_at = now;
+          }
+        }
+        if (!HasHandle(c, handle) && c.handles.size() >= kMaxHandlesPerCustomer) {
+          return absl::ResourceExhaustedError(absl::StrCat(
+              "handle: customer ", c.id, " has ", kMaxHandlesPerCustomer, " handles already"));
+        }
+        AddHandle(c, handle);
+        c.updated_at = now;
+        Batch batch;
+        impl_->PutCustomer(batch, c);
+        if (previous.has_value()) impl_->PutCustomer(batch, *previous);
+        impl_->PutHandle(batch, handle, c.id, now);
+        if (absl::Status st = impl_->Commit(
+                batch, absl::StrCat("linking ", HandleName(handle), " to customer ", c.id));
+            !st.ok()) {
+          return st;
+        }
+        return std::move(c);
+      });
 }
 
 absl::StatusOr<Customer> Directory::UnlinkHandle(absl::string_view id, const Handle& handle,
                                                  absl::Time now) {
-  if (absl::Status st = internal::ValidateId("id", id); !st.ok()) return st;
-  if (absl::Status st = ValidateHandle(handle, "handle"); !st.ok()) return st;
-  const std::string hkey = internal::HandleKey(handle);
-  LockKeys keys(impl_->locks);
-  keys.Add(LockKind::kCustomer, id);
-  keys.Add(LockKind::kHandle, hkey);
-  for (;;) {
-    LockSet lock(impl_->locks, keys);
-    absl::StatusOr<Impl::Live> target = impl_->ReadLiveLocked(keys, id);
-    if (!target.ok()) return target.status();
-    if (target->state == Impl::State::kRelock) continue;
-    if (target->state == Impl::State::kMissing) return CustomerNotFound("id", id);
-    Customer& c = target->customer;
-    if (!RemoveHandle(c, handle)) {
-      return absl::NotFoundError(
-          absl::StrCat("handle: ", HandleName(handle), " is not linked to customer ", c.id));
-    }
-    c.updated_at = now;
-    Batch batch;
-    impl_->PutCustomer(batch, c);
-    HandleRecord owner;
-    absl::StatusOr<bool> owned =
-        impl_->Read(impl_->handles, hkey, owner, absl::StrCat("handle ", hkey));
-    if (!owned.ok()) return owned.status();
-    if (*owned && owner.customer() == c.id) batch.Delete(impl_->handles, hkey);
-    if (absl::Status st = impl_->Commit(
-            batch, absl::StrCat("unlinking ", HandleName(handle), " from customer ", c.id));
-        !st.ok()) {
-      return st;
-    }
-    return std::move(c);
-  }
+  return impl_->ChangeHandle(
+      id, handle,
+      [&](Customer& c, LockKeys&,
+          const std::string& hkey) -> std::optional<absl::StatusOr<Customer>> {
+        if (!RemoveHandle(c, handle)) {
+          return absl::NotFoundError(
+              absl::StrCat("handle: ", HandleName(handle), " is not linked to customer ", c.id));
+        }
+        c.updated_at = now;
+        Batch batch;
+        impl_->PutCustomer(batch, c);
+        HandleRecord owner;
+        absl::StatusOr<bool> owned =
+            impl_->Read(impl_->handles, hkey, owner, absl::StrCat("handle ", hkey));
+        if (!owned.ok()) return owned.status();
+        if (*owned && owner.customer() == c.id) batch.Delete(impl_->handles, hkey);
+        if (absl::Status st = impl_->Commit(
+                batch, absl::StrCat("unlinking ", HandleName(handle), " from customer ", c.id));
+            !st.ok()) {
+          return st;
+        }
+        return std::move(c);
+      });
 }
 
 absl::StatusOr<Customer> Directory::Merge(absl::string_view survivor, absl::string_view absorbed,
