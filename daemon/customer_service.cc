@@ -397,24 +397,17 @@ ServerUnaryReactor* CustomerServiceImpl::ListAgentsForCustomer(
       for (const EngineerId& id : q->engineers) {
         const std::optional<EngineerInfo> info = engine.GetEngineer(id);
         if (!info.has_value()) continue;
-        // The channel's limits for this agent.
-        int max = spec->default_max;
-        int cost = spec->cost;
-        if (!info->config.channels.empty()) {
-          max = 0;
-          for (const ChannelCapacity& cc : info->config.channels) {
-            if (cc.channel == channel) {
-              max = cc.max;
-              if (cc.cost >= 0) cost = cc.cost;
-            }
-          }
-        }
-        if (max <= 0) continue;  // does not handle the channel
-        int held = 0;
-        for (const auto& [ch, n] : info->load_by_channel) {
-          if (ch == channel) held = n;
-        }
-        const bool room = held < max && info->used_budget + cost <= info->config.budget;
+        // Handles the channel: listed with a maximum above 0, or, with no list, every channel.
+        const bool handles =
+            info->config.channels.empty()
+                ? spec->default_max > 0
+                : std::any_of(info->config.channels.begin(), info->config.channels.end(),
+                              [&](const ChannelCapacity& cc) {
+                                return cc.channel == channel && cc.max > 0;
+                              });
+        if (!handles) continue;
+        const bool room = std::binary_search(info->channels_with_room.begin(),
+                                             info->channels_with_room.end(), channel);
         v1::AgentAvailability availability = v1::AGENT_AVAILABILITY_UNSPECIFIED;
         if (info->presence == Presence::kAvailable && room) {
           availability = v1::AGENT_AVAILABILITY_AVAILABLE;

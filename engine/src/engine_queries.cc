@@ -90,8 +90,10 @@ std::optional<EngineerInfo> Engine::GetEngineer(const EngineerId& id) const {
   info.used_budget = e.used_budget;
   for (const internal::EngineerChannel& c : e.channels) {
     if (c.active > 0) info.load_by_channel.emplace_back(st.channels[c.channel].spec.id, c.active);
+    if (e.HasRoomFor(c.channel)) info.channels_with_room.push_back(st.channels[c.channel].spec.id);
   }
   std::sort(info.load_by_channel.begin(), info.load_by_channel.end());
+  std::sort(info.channels_with_room.begin(), info.channels_with_room.end());
   for (uint64_t s : e.sessions) info.sessions.push_back(SessionId(s));
   info.missed_offers_in_row = e.missed_in_row;
   info.registration_order = e.index;

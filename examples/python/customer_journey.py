@@ -21,6 +21,10 @@ idle longer and would get the session otherwise.
 (Device alerts, DeviceService, are left out: the daemon's embedded demo configuration has no
 `devices` section, so ReportDeviceAlert has no queue to route to.)
 
+The plumbing around the calls (command line, printing and checks, calls with a deadline,
+stream readers) is in omniroute_example.py beside this file, shared with
+session_lifecycle.py; every call of the API is made here.
+
 Every call has a deadline and every stream read a timeout: nothing here sleeps to wait for
 something to happen. Any surprise (a wrong state, a wrong agent, a missing message, an
 error status) stops the example with a message and exit status 1, so it doubles as a test.
@@ -35,121 +39,25 @@ daemon.
 against a fresh daemon.)
 """
 
-import argparse
-import queue
 import sys
-import threading
 import uuid
 
-# Filled in by main() once --stubs is on sys.path.
+import grpc
+from google.protobuf import duration_pb2
+
+from omniroute_example import (STREAM_TIMEOUT, StreamReader, call, check,
+                               describe_offers_message, expect_error, import_stubs, name,
+                               parse_args, run, say, step)
+
+# The modules generated from the .proto files: main() imports them from --stubs.
 res = admin_pb = admin_grpc = session_pb = session_grpc = None
 agent_pb = agent_grpc = customer_pb = customer_grpc = None
-grpc = None
-duration_pb2 = None
-
-RPC_TIMEOUT = 5.0      # seconds: the deadline of every unary call
-READ_TIMEOUT = 5.0     # seconds: the longest wait for the next message of a stream
-STREAM_TIMEOUT = 120.0  # seconds: the deadline of every stream (they are cancelled sooner)
 
 QUEUE_ID = "example.care"     # a queue of this example's own, served by its agents only
 AGENT_IDS = ("example-eng-1", "example-eng-2")
 VOICE = "voice"               # built-in channel: a call, 60 of an agent's 60 budget units
 WECHAT = "wechat"             # built-in channel: a chat, 20 units
 INTENT = "no hot water"  # what the customer calls about, both times (free text)
-
-
-class ExampleFailure(Exception):
-    """Something was not as the contract says it should be."""
-
-
-def step(text):
-    print(f"\n== {text}", flush=True)
-
-
-def say(text):
-    print(f"   {text}", flush=True)
-
-
-def check(condition, message):
-    if not condition:
-        raise ExampleFailure(message)
-
-
-def name(enum, value):
-    """The symbolic name of an enum value, e.g. SESSION_STATE_QUEUED."""
-    return enum.Name(value)
-
-
-def call(method, request, what):
-    """A unary call with a deadline; a non-OK status stops the example."""
-    try:
-        return method(request, timeout=RPC_TIMEOUT)
-    except grpc.RpcError as e:
-        raise ExampleFailure(f"{what} failed: {e.code().name}: {e.details()}") from None
-
-
-def expect_error(method, request, code, what):
-    """A unary call that must fail with `code`; returns the error message."""
-    try:
-        method(request, timeout=RPC_TIMEOUT)
-    except grpc.RpcError as e:
-        check(e.code() == code,
-              f"{what}: expected {code.name}, got {e.code().name}: {e.details()}")
-        return e.details()
-    raise ExampleFailure(f"{what}: expected {code.name}, but the call succeeded")
-
-
-class StreamReader:
-    """Reads a server stream on a thread so the main thread can wait with a timeout.
-
-    `next()` returns the next message, or raises when none comes within READ_TIMEOUT or the
-    stream ended. `wait_for()` skips (and prints) messages until one matches.
-    """
-
-    _END = object()
-
-    def __init__(self, label, rpc_call, describe):
-        self.label = label
-        self.call = rpc_call           # the grpc call object: an iterator, and cancel()
-        self.describe = describe       # message -> one line of text
-        self.messages = queue.Queue()
-        self.end_code = None
-        self.end_details = None
-        self.thread = threading.Thread(target=self._run, name=label, daemon=True)
-        self.thread.start()
-
-    def _run(self):
-        try:
-            for message in self.call:
-                self.messages.put(message)
-            self.end_code = grpc.StatusCode.OK
-        except grpc.RpcError as e:
-            self.end_code, self.end_details = e.code(), e.details()
-        self.messages.put(self._END)
-
-    def next(self, what):
-        try:
-            message = self.messages.get(timeout=READ_TIMEOUT)
-        except queue.Empty:
-            raise ExampleFailure(
-                f"{self.label}: nothing within {READ_TIMEOUT}s while waiting for {what}") from None
-        if message is self._END:
-            self.messages.put(self._END)  # stay ended for later reads
-            raise ExampleFailure(
-                f"{self.label}: the stream ended ({self.end_code.name}: {self.end_details}) "
-                f"while waiting for {what}")
-        say(f"[{self.label}] {self.describe(message)}")
-        return message
-
-    def wait_for(self, predicate, what):
-        while True:
-            message = self.next(what)
-            if predicate(message):
-                return message
-
-    def close(self):
-        self.call.cancel()
-        self.thread.join(timeout=READ_TIMEOUT)
 
 
 # -- One-line descriptions ---------------------------------------------------------------------
@@ -162,27 +70,10 @@ def describe_reason(reason):
     return text
 
 
-def describe_offers_message(m):
-    kind = m.WhichOneof("update")
-    if kind == "snapshot":
-        s = m.snapshot
-        return (f"snapshot: presence={name(res.Presence, s.status.presence)} "
-                f"pending_offers={len(s.pending_offers)} held={len(s.held_sessions)}")
-    if kind == "offer":
-        o = m.offer
-        return (f"offer {o.offer_id}: session={o.session.id} channel={o.session.channel_id} "
-                f"customer={o.session.customer.id} ({describe_reason(o.reason)})")
-    if kind == "offer_end":
-        e = m.offer_end
-        return (f"offer {e.offer_id} ended: session={e.session_id} "
-                f"{agent_pb.OfferEndReason.Name(e.reason)}")
-    if kind == "session_update":
-        s = m.session_update.session
-        return (f"session {s.id} {name(res.SessionState, s.state)} "
-                f"(event {name(res.EventType, m.event.type)})")
-    if kind == "status":
-        return f"status: presence={name(res.Presence, m.status.presence)}"
-    return f"unexpected message {m}"
+def describe_offer(o):
+    """The line of an offer in describe_offers_message (omniroute_example)."""
+    return (f"offer {o.offer_id}: session={o.session.id} channel={o.session.channel_id} "
+            f"customer={o.session.customer.id} ({describe_reason(o.reason)})")
 
 
 def describe_handles(handles):
@@ -222,7 +113,7 @@ class Desktop:
         self.agent_id = agent_id
         self.stream = StreamReader(agent_id, agents.StreamOffers(
             agent_pb.StreamOffersRequest(agent_id=agent_id, offline_on_disconnect=True),
-            timeout=STREAM_TIMEOUT), describe_offers_message)
+            timeout=STREAM_TIMEOUT), lambda m: describe_offers_message(m, describe_offer))
         readers.append(self.stream)
 
     def open(self):
@@ -281,26 +172,12 @@ class Desktop:
 
 # -- The example ------------------------------------------------------------------------------
 
-def run(address):
-    channel = grpc.insecure_channel(address)
-    try:
-        grpc.channel_ready_future(channel).result(timeout=RPC_TIMEOUT)
-    except grpc.FutureTimeoutError:
-        raise ExampleFailure(f"cannot connect to {address} within {RPC_TIMEOUT}s") from None
+def run_example(channel, readers):
     admin = admin_grpc.AdminServiceStub(channel)
     sessions = session_grpc.SessionServiceStub(channel)
     agents = agent_grpc.AgentServiceStub(channel)
     customers = customer_grpc.CustomerServiceStub(channel)
-    readers = []
-    try:
-        run_example(admin, sessions, agents, customers, readers)
-    finally:
-        for reader in readers:
-            reader.close()
-        channel.close()
 
-
-def run_example(admin, sessions, agents, customers, readers):
     # 1. Configuration: a queue for calls and chats, and two agents serving it. Upserts
     #    replace the whole configuration, so running this twice is harmless.
     step(f"AdminService.UpsertQueue {QUEUE_ID} (voice and WeChat wait together)")
@@ -579,39 +456,15 @@ def run_example(admin, sessions, agents, customers, readers):
 
 def main():
     global res, admin_pb, admin_grpc, session_pb, session_grpc
-    global agent_pb, agent_grpc, customer_pb, customer_grpc, grpc, duration_pb2
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--address", required=True, help="omnirouted's HOST:PORT")
-    parser.add_argument("--stubs", required=True,
-                        help="directory holding the generated omniroute/v1/*_pb2*.py modules")
-    args = parser.parse_args()
-
-    sys.path.insert(0, args.stubs)
-    try:
-        import grpc as grpc_module
-        from google.protobuf import duration_pb2 as duration_module
-        from omniroute.v1 import (admin_service_pb2, admin_service_pb2_grpc, agent_service_pb2,
-                                  agent_service_pb2_grpc, customer_service_pb2,
-                                  customer_service_pb2_grpc, resources_pb2,
-                                  session_service_pb2, session_service_pb2_grpc)
-    except ImportError as e:
-        print(f"customer_journey: cannot import the gRPC modules ({e}); install grpcio and "
-              f"protobuf, and generate the stubs into --stubs", file=sys.stderr)
-        return 2
-    grpc, duration_pb2 = grpc_module, duration_module
-    res = resources_pb2
-    admin_pb, admin_grpc = admin_service_pb2, admin_service_pb2_grpc
-    session_pb, session_grpc = session_service_pb2, session_service_pb2_grpc
-    agent_pb, agent_grpc = agent_service_pb2, agent_service_pb2_grpc
-    customer_pb, customer_grpc = customer_service_pb2, customer_service_pb2_grpc
-
-    try:
-        run(args.address)
-    except ExampleFailure as e:
-        print(f"\nFAILED: {e}", file=sys.stderr, flush=True)
-        return 1
-    print("\nOK: every step behaved as the contract says.", flush=True)
-    return 0
+    global agent_pb, agent_grpc, customer_pb, customer_grpc
+    args = parse_args(__doc__)
+    v1 = import_stubs(args.stubs)  # the package omniroute.v1
+    res = v1.resources_pb2
+    admin_pb, admin_grpc = v1.admin_service_pb2, v1.admin_service_pb2_grpc
+    session_pb, session_grpc = v1.session_service_pb2, v1.session_service_pb2_grpc
+    agent_pb, agent_grpc = v1.agent_service_pb2, v1.agent_service_pb2_grpc
+    customer_pb, customer_grpc = v1.customer_service_pb2, v1.customer_service_pb2_grpc
+    return run(args.address, run_example)
 
 
 if __name__ == "__main__":

@@ -39,6 +39,7 @@ repo=$(cd "$here/../.." && pwd)
 protoc=${PROTOC:-protoc}
 plugin=${GRPC_PYTHON_PLUGIN:-/usr/bin/grpc_python_plugin}
 python=${PYTHON:-/usr/bin/python3}
+export PYTHONDONTWRITEBYTECODE=1  # no __pycache__ in the source tree
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/omniroute-pyexample.XXXXXX")
 daemon_pid=""

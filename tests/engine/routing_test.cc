@@ -236,6 +236,25 @@ TEST_F(RoutingTest, ThreeChatsFillTheBudget) {
   EXPECT_EQ(a.sessions.size(), 3u);
 }
 
+TEST_F(RoutingTest, ChannelsWithRoomFollowTheMaximumAndTheBudget) {
+  AddQueue(Queue("q"));
+  EngineerConfig e = Engineer("alice", {"q"});
+  e.channels = {Cap("voice", 1), Cap("wechat", 2)};
+  AddEngineer(e);
+  EXPECT_THAT(Eng("alice").channels_with_room,
+              ElementsAre(ChannelId("voice"), ChannelId("wechat")));
+  SessionId chat = Create(Session("q", "wechat"));
+  Accept(chat, "alice");
+  // 40 of 60 left: no room for a call (60), room for a second chat (20).
+  EXPECT_THAT(Eng("alice").channels_with_room, ElementsAre(ChannelId("wechat")));
+  Accept(Create(Session("q", "wechat")), "alice");
+  // The chat maximum (2) is reached with budget left.
+  EXPECT_THAT(Eng("alice").channels_with_room, IsEmpty());
+  Complete(chat, "alice");
+  EndWrap(chat, "alice");
+  EXPECT_THAT(Eng("alice").channels_with_room, ElementsAre(ChannelId("wechat")));
+}
+
 TEST_F(RoutingTest, PerChannelMaximum) {
   AddQueue(Queue("q"));
   EngineerConfig e = Engineer("alice", {"q"});

@@ -72,6 +72,9 @@ struct EngineerInfo {
   absl::Time idle_since;
   int used_budget = 0;  // taken by assigned, wrap-up and reserved (offered) sessions
   std::vector<std::pair<ChannelId, int>> load_by_channel;  // sorted by channel
+  // The channels it handles and has room for one more session of now (below the channel's
+  // maximum, budget left for its cost), whatever its presence: what routing checks. Sorted.
+  std::vector<ChannelId> channels_with_room;
   std::vector<SessionId> sessions;  // held or offered, ascending
   int missed_offers_in_row = 0;
   uint32_t registration_order = 0;
