@@ -22,8 +22,6 @@ namespace {
 using grpc::CallbackServerContext;
 using grpc::ServerUnaryReactor;
 
-
-
 // The directory names the fields of its own values ("update.vip_level", "handle.kind");
 // the API's are the request's.
 grpc::Status FromDirectory(const absl::Status& status, absl::string_view from,
@@ -47,6 +45,27 @@ ServerUnaryReactor* OnDirectory(CallbackServerContext* ctx, Customers& customers
 
 grpc::Status CheckHandle(const v1::CustomerHandle& handle, absl::string_view field) {
   return ToGrpcStatus(directory::ValidateHandle(HandleFromProto(handle), field));
+}
+
+// `customer_id` given, and `handle` given and valid.
+grpc::Status CheckCustomerAndHandle(const std::string& customer_id,
+                                    const v1::CustomerHandle* handle) {
+  if (grpc::Status s = Required("customer_id", customer_id); !s.ok()) return s;
+  if (handle == nullptr) return Invalid("handle", "required");
+  return CheckHandle(*handle, "handle");
+}
+
+// A directory call that answers with a customer (`change()`, on a worker): the response's
+// `customer`, or the directory's error.
+template <class Response, class Change>
+ServerUnaryReactor* AnswerCustomer(CallbackServerContext* ctx, Customers& customers,
+                                   Response* response, Change change) {
+  return OnDirectory(ctx, customers, [response, change = std::move(change)](PendingCall call) {
+    absl::StatusOr<directory::Customer> c = change();
+    if (!c.ok()) return call.Finish(ToGrpcStatus(c.status()));
+    *response->mutable_customer() = CustomerToProto(*c);
+    call.Finish(grpc::Status::OK);
+  });
 }
 
 }  // namespace
@@ -73,11 +92,8 @@ ServerUnaryReactor* CustomerServiceImpl::GetCustomer(CallbackServerContext* ctx,
   if (grpc::Status s = Required("customer_id", request->customer_id()); !s.ok()) {
     return Answer(ctx, s);
   }
-  return OnDirectory(ctx, customers_, [this, request, response](PendingCall call) {
-    absl::StatusOr<directory::Customer> c = customers_.directory().Get(request->customer_id());
-    if (!c.ok()) return call.Finish(ToGrpcStatus(c.status()));
-    *response->mutable_customer() = CustomerToProto(*c);
-    call.Finish(grpc::Status::OK);
+  return AnswerCustomer(ctx, customers_, response, [this, request] {
+    return customers_.directory().Get(request->customer_id());
   });
 }
 
@@ -139,35 +155,29 @@ ServerUnaryReactor* CustomerServiceImpl::UpdateCustomer(CallbackServerContext* c
 ServerUnaryReactor* CustomerServiceImpl::LinkHandle(CallbackServerContext* ctx,
                                                     const v1::LinkHandleRequest* request,
                                                     v1::LinkHandleResponse* response) {
-  if (grpc::Status s = Required("customer_id", request->customer_id()); !s.ok()) {
+  if (grpc::Status s = CheckCustomerAndHandle(
+          request->customer_id(), request->has_handle() ? &request->handle() : nullptr);
+      !s.ok()) {
     return Answer(ctx, s);
   }
-  if (!request->has_handle()) return Answer(ctx, Invalid("handle", "required"));
-  if (grpc::Status s = CheckHandle(request->handle(), "handle"); !s.ok()) return Answer(ctx, s);
-  return OnDirectory(ctx, customers_, [this, request, response](PendingCall call) {
-    absl::StatusOr<directory::Customer> c = customers_.directory().LinkHandle(
-        request->customer_id(), HandleFromProto(request->handle()), request->move(),
-        DaemonNow());
-    if (!c.ok()) return call.Finish(ToGrpcStatus(c.status()));
-    *response->mutable_customer() = CustomerToProto(*c);
-    call.Finish(grpc::Status::OK);
+  return AnswerCustomer(ctx, customers_, response, [this, request] {
+    return customers_.directory().LinkHandle(request->customer_id(),
+                                             HandleFromProto(request->handle()), request->move(),
+                                             DaemonNow());
   });
 }
 
 ServerUnaryReactor* CustomerServiceImpl::UnlinkHandle(CallbackServerContext* ctx,
                                                       const v1::UnlinkHandleRequest* request,
                                                       v1::UnlinkHandleResponse* response) {
-  if (grpc::Status s = Required("customer_id", request->customer_id()); !s.ok()) {
+  if (grpc::Status s = CheckCustomerAndHandle(
+          request->customer_id(), request->has_handle() ? &request->handle() : nullptr);
+      !s.ok()) {
     return Answer(ctx, s);
   }
-  if (!request->has_handle()) return Answer(ctx, Invalid("handle", "required"));
-  if (grpc::Status s = CheckHandle(request->handle(), "handle"); !s.ok()) return Answer(ctx, s);
-  return OnDirectory(ctx, customers_, [this, request, response](PendingCall call) {
-    absl::StatusOr<directory::Customer> c = customers_.directory().UnlinkHandle(
-        request->customer_id(), HandleFromProto(request->handle()), DaemonNow());
-    if (!c.ok()) return call.Finish(ToGrpcStatus(c.status()));
-    *response->mutable_customer() = CustomerToProto(*c);
-    call.Finish(grpc::Status::OK);
+  return AnswerCustomer(ctx, customers_, response, [this, request] {
+    return customers_.directory().UnlinkHandle(request->customer_id(),
+                                               HandleFromProto(request->handle()), DaemonNow());
   });
 }
 
@@ -181,12 +191,9 @@ ServerUnaryReactor* CustomerServiceImpl::MergeCustomers(CallbackServerContext* c
       !s.ok()) {
     return Answer(ctx, s);
   }
-  return OnDirectory(ctx, customers_, [this, request, response](PendingCall call) {
-    absl::StatusOr<directory::Customer> c = customers_.directory().Merge(
-        request->customer_id(), request->absorbed_customer_id(), DaemonNow());
-    if (!c.ok()) return call.Finish(ToGrpcStatus(c.status()));
-    *response->mutable_customer() = CustomerToProto(*c);
-    call.Finish(grpc::Status::OK);
+  return AnswerCustomer(ctx, customers_, response, [this, request] {
+    return customers_.directory().Merge(request->customer_id(), request->absorbed_customer_id(),
+                                        DaemonNow());
   });
 }
 
