@@ -62,7 +62,7 @@ echo 'log_level: LOG_LEVEL_WARNING' >"$config"
 # start_daemon NAME MODE: a fresh omnirouted; sets daemon_pid and address.
 start_daemon() {
   local name="$1" mode="$2" i
-  local args=(--config="$config" --listen=127.0.0.1:0)
+  local args=(--config="$config" --listen=127.0.0.1:0 --http=127.0.0.1:0)
   if [[ "$mode" == memory ]]; then
     args+=(--in_memory)
   else

@@ -65,7 +65,7 @@ EOF
 start_daemon() {
   local name="$1"
   shift
-  "$daemon" --config="$config" --listen=127.0.0.1:0 "$@" \
+  "$daemon" --config="$config" --listen=127.0.0.1:0 --http=127.0.0.1:0 "$@" \
     >"$work/$name.daemon.out" 2>"$work/$name.daemon.err" &
   daemon_pid=$!
   address=""

@@ -31,6 +31,7 @@ echo "  data directory written in $(echo "$(date +%s.%N) - $t0" | bc) s: $(du -s
 
 cat > "$work/config.textproto" <<'CONF'
 listen_address: "127.0.0.1:0"
+http_address: "127.0.0.1:0"
 durability { snapshot_interval { seconds: 10 } }
 CONF
 

@@ -215,15 +215,16 @@ std::string FormatParseError(absl::string_view text, absl::string_view source,
 
 constexpr absl::string_view kFlagConfig = "config";
 constexpr absl::string_view kFlagListen = "listen";
+constexpr absl::string_view kFlagHttp = "http";
 constexpr absl::string_view kFlagDataDir = "data_dir";
 constexpr absl::string_view kFlagLogLevel = "log_level";
 constexpr absl::string_view kFlagInMemory = "in_memory";
 constexpr absl::string_view kFlagHelp = "help";
 constexpr absl::string_view kFlagVersion = "version";
 
-constexpr absl::string_view kKnownFlags[] = {kFlagConfig,   kFlagListen,   kFlagDataDir,
-                                             kFlagLogLevel, kFlagInMemory, kFlagHelp,
-                                             kFlagVersion};
+constexpr absl::string_view kKnownFlags[] = {kFlagConfig,   kFlagListen,   kFlagHttp,
+                                             kFlagDataDir,  kFlagLogLevel, kFlagInMemory,
+                                             kFlagHelp,     kFlagVersion};
 
 bool IsKnownFlag(absl::string_view name) {
   for (absl::string_view f : kKnownFlags) {
@@ -559,8 +560,11 @@ absl::StatusOr<DaemonSettings> ResolveConfig(const v1::DaemonConfig& config,
   out.listen_address =
       config.listen_address().empty() ? defaults.listen_address : config.listen_address();
   if (absl::Status s = CheckHostPort("listen_address", out.listen_address); !s.ok()) return s;
-  out.http_address = config.http_address();
-  if (!out.http_address.empty()) {
+  out.http_address =
+      config.http_address().empty() ? defaults.http_address : config.http_address();
+  if (out.http_address == "off") {
+    out.http_address.clear();
+  } else {
     if (absl::Status s = CheckHostPort("http_address", out.http_address); !s.ok()) return s;
   }
   out.data_dir = config.data_dir().empty() ? defaults.data_dir : config.data_dir();
@@ -810,6 +814,11 @@ absl::StatusOr<CommandLine> ParseCommandLine(int argc, const char* const* argv) 
     } else if (name == kFlagListen) {
       if (absl::Status s = CheckHostPort("--listen", *value); !s.ok()) return s;
       out.listen = *std::move(value);
+    } else if (name == kFlagHttp) {
+      if (*value != "off") {
+        if (absl::Status s = CheckHostPort("--http", *value); !s.ok()) return s;
+      }
+      out.http = *std::move(value);
     } else if (name == kFlagDataDir) {
       if (value->empty()) {
         return absl::InvalidArgumentError(
@@ -841,6 +850,9 @@ Flags (--flag=value or --flag value):
                       proto/examples/omnirouted.textproto). Replaces the demo configuration.
   --listen=HOST:PORT  The gRPC listen address; overrides listen_address. "[::]:7400" listens
                       on every interface; port 0 picks a free port.
+  --http=HOST:PORT    The HTTP address of /metrics, /healthz and /readyz; overrides
+                      http_address (default 127.0.0.1:7401). "off" serves no HTTP; port 0
+                      picks a free port.
   --data_dir=DIR      Directory for the journal, snapshots and lock file; overrides
                       data_dir (default "data" under the working directory).
   --in_memory         Keep the state in memory only (durability.enabled: false): nothing
@@ -871,6 +883,7 @@ absl::StatusOr<DaemonSettings> LoadSettings(const CommandLine& command_line) {
     source = std::string(kDemoConfigSource);
   }
   if (command_line.listen.has_value()) config.set_listen_address(*command_line.listen);
+  if (command_line.http.has_value()) config.set_http_address(*command_line.http);
   if (command_line.data_dir.has_value()) config.set_data_dir(*command_line.data_dir);
   if (command_line.in_memory) config.mutable_durability()->set_enabled(false);
   if (command_line.log_level.has_value()) config.set_log_level(*command_line.log_level);

@@ -68,7 +68,7 @@ inline constexpr absl::string_view kDemoConfigSource = "embedded demo configurat
 // resolves to, with an empty `source`), for tests that build settings by hand.
 struct DaemonSettings {
   std::string listen_address = "127.0.0.1:7400";
-  std::string http_address;                     // default "" (disabled)
+  std::string http_address = "127.0.0.1:7401";  // "" when "off": no HTTP endpoint
   std::string data_dir = "data";                // default "data" (under the working directory)
   v1::LogLevel log_level = v1::LOG_LEVEL_INFO;  // never UNSPECIFIED after resolving
   // limits.*, with their defaults from config.proto.
@@ -170,7 +170,7 @@ absl::Status ValidateFaultCode(absl::string_view field, absl::string_view code);
 // (override the config), --help (or -h), --version. A flag given twice: the last one wins. Unknown flags or
 // stray arguments are INVALID_ARGUMENT with a message naming them.
 struct CommandLine {
-  std::optional<std::string> config_path, listen, data_dir;
+  std::optional<std::string> config_path, listen, http, data_dir;
   std::optional<v1::LogLevel> log_level;
   bool in_memory = false;  // --in_memory: durability.enabled = false
   bool help = false, version = false;

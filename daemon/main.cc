@@ -8,11 +8,13 @@
 // actually bound, useful with port 0), and logs to stderr. SIGTERM or SIGINT: graceful
 // shutdown (stop accepting, finish in-flight calls, end streams with OK), exit status 0.
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <future>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
@@ -20,7 +22,10 @@
 #include "daemon/config.h"
 #include "daemon/customer_service.h"
 #include "daemon/customers.h"
+#include "daemon/http_endpoints.h"
+#include "daemon/http_server.h"
 #include "daemon/log.h"
+#include "daemon/metrics.h"
 #include "daemon/router.h"
 #include "daemon/services.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
@@ -76,11 +81,25 @@ int Run(int argc, char** argv) {
     LogError("bad listen address (want host:port)", {{"address", settings->listen_address}});
     return 2;
   }
-  if (!settings->http_address.empty()) {
-    LogWarning("http_address is not served yet; ignored", {{"address", settings->http_address}});
-  }
 
   Router router(*settings);
+  // /healthz answers from here on; /readyz and /metrics once the state is recovered.
+  CallMetrics calls;
+  std::atomic<Readiness> readiness{Readiness::kStarting};
+  std::unique_ptr<HttpServer> http;
+  if (!settings->http_address.empty()) {
+    absl::StatusOr<std::unique_ptr<HttpServer>> started =
+        HttpServer::Start(settings->http_address, MakeHttpHandler(router, calls, readiness));
+    if (!started.ok()) {
+      LogError("cannot serve HTTP (address in use or not available; http_address \"off\" "
+               "serves none)",
+               {{"address", settings->http_address},
+                {"error", std::string(started.status().message())}});
+      return 1;
+    }
+    http = *std::move(started);
+  }
+
   // The customer directory: opened by Init once the data directory is locked (the recovery's
   // replay records the history into it).
   Customers customers(router, router.settings());
@@ -130,6 +149,11 @@ int Run(int argc, char** argv) {
   builder.RegisterService(&events);
   builder.RegisterService(&customer_service);
   builder.RegisterService(&device_service);
+  {
+    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> factories;
+    factories.push_back(calls.InterceptorFactory());
+    builder.experimental().SetInterceptorCreators(std::move(factories));
+  }
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || bound_port == 0) {
     LogError("cannot listen (address in use or not available)",
@@ -155,13 +179,24 @@ int Run(int argc, char** argv) {
            {"config", settings->source},
            {"queues", static_cast<int>(settings->queues.size())},
            {"agents", static_cast<int>(settings->agents.size())}});
+  // Ready before the lines that tell clients (and tests) the daemon is up.
+  readiness = Readiness::kReady;
   std::printf("omnirouted listening on %s\n", bound.c_str());
+  if (http != nullptr) {
+    std::string http_host;
+    int http_port = 0;
+    SplitAddress(settings->http_address, &http_host, &http_port);
+    const std::string http_bound = absl::StrCat(http_host, ":", http->port());
+    LogInfo("omnirouted serving HTTP", {{"address", http_bound}});
+    std::printf("omnirouted http on %s\n", http_bound.c_str());
+  }
   std::fflush(stdout);
 
   const int sig = shutdown.get();
   // Graceful: not serving for health checks, streams end with OK, in-flight calls finish
   // (the engine thread keeps running until the server has shut down).
   server->GetHealthCheckService()->SetServingStatus(false);
+  readiness = Readiness::kStopping;
   router.BeginShutdown();
   // Let the unary calls in flight be answered (the engine thread keeps running), then stop
   // the server. gRPC would otherwise wait for the whole deadline while clients keep idle
@@ -171,6 +206,7 @@ int Run(int argc, char** argv) {
     LogWarning("calls still in flight after 10 s; cancelling them");
   }
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(250));
+  if (http != nullptr) http->Stop();
   router.Stop();
   customers.Stop();
   LogInfo("omnirouted stopped", {{"signal", sig}});

@@ -239,6 +239,7 @@ void Router::Submit(std::function<void()> work) {
 }
 
 void Router::Drain() {
+  const auto started = std::chrono::steady_clock::now();
   // The batch's buffer and the queue trade places, so that both keep their capacity.
   {
     std::lock_guard<std::mutex> lock(queue_mu_);
@@ -249,9 +250,12 @@ void Router::Drain() {
   engine_->Advance(batch_now_, &events_);
   Publish(0);
   for (std::function<void()>& w : batch_work_) w();
+  metrics_.batch_size.Observe(static_cast<double>(batch_work_.size()));
   batch_work_.clear();
   Commit();
   ArmTimer();
+  metrics_.batch_seconds.Observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
 }
 
 void Router::Commit() {
@@ -314,6 +318,7 @@ void Router::Publish(size_t first) {
   for (size_t i = first; i < events_.size(); ++i) {
     const Event& e = events_[i];
     stats_.Observe(e, *engine_);
+    if (!replaying_) counters_.Observe(e, *engine_);  // counters start at 0 with the process
     FanOut(e);
     TrackOffer(e);
     history_.Add(e, history_cap);
@@ -775,8 +780,18 @@ void Router::JournalBatch() {
   if (!first.ok()) JournalFailed(first.status());
   for (const std::string& record : records_) journal_bytes_since_snapshot_ += record.size() + 8;
   records_.clear();
-  if (absl::Status s = journal_->MaybeSync(absl::Now()); !s.ok()) JournalFailed(s);
+  MaybeSyncJournal();
   ArmSyncTimer();
+}
+
+void Router::MaybeSyncJournal() {
+  const bool unsynced = journal_->has_unsynced_records();
+  const auto started = std::chrono::steady_clock::now();
+  if (absl::Status s = journal_->MaybeSync(absl::Now()); !s.ok()) JournalFailed(s);
+  if (unsynced && !journal_->has_unsynced_records()) {
+    metrics_.journal_sync_seconds.Observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  }
 }
 
 void Router::ArmSyncTimer() {
@@ -789,7 +804,7 @@ void Router::ArmSyncTimer() {
   sync_timer_.async_wait([this](const boost::system::error_code& ec) {
     sync_timer_armed_ = false;
     if (ec || journal_ == nullptr) return;
-    if (absl::Status s = journal_->MaybeSync(absl::Now()); !s.ok()) JournalFailed(s);
+    MaybeSyncJournal();
     ArmSyncTimer();
   });
 }
@@ -961,6 +976,7 @@ void Router::SnapshotWritten(uint64_t position) {
     }
   }
   snapshot_position_ = std::max(snapshot_position_, position);
+  metrics_.snapshots.fetch_add(1, std::memory_order_relaxed);
 }
 
 }  // namespace omniroute::daemon

@@ -53,6 +53,7 @@
 #include "boost/asio/signal_set.hpp"
 #include "boost/asio/steady_timer.hpp"
 #include "daemon/config.h"
+#include "daemon/metrics.h"
 #include "daemon/stats.h"
 #include "daemon/stream.h"
 #include "omniroute/durability/file_journal.h"
@@ -183,11 +184,14 @@ class Router {
   // Waits until no unary call is in flight, or `timeout`. True when none is.
   bool AwaitNoCallsInFlight(absl::Duration timeout);
   std::atomic<int>& open_streams() { return open_streams_; }
+  // The engine thread's own work (histograms: read from any thread).
+  const EngineMetrics& engine_metrics() const { return metrics_; }
 
   // ---- Engine thread only (inside submitted work) ----------------------------------------
 
   Engine& engine() { return *engine_; }
   const StatsBook& stats() const { return stats_; }
+  const SessionCounters& session_counters() const { return counters_; }
   absl::Time now() const { return batch_now_; }
   bool shutting_down() const { return shutting_down_; }
 
@@ -235,6 +239,8 @@ class Router {
   absl::Status Recover();
   absl::Status ReplayJournal(uint64_t from);
   void JournalBatch();
+  // journal_->MaybeSync, timing the fdatasync when one happens.
+  void MaybeSyncJournal();
   void ArmSyncTimer();
   [[noreturn]] void JournalFailed(const absl::Status& status);
   bool SnapshotDue() const;
@@ -252,6 +258,8 @@ class Router {
   DaemonSettings settings_;
   std::unique_ptr<Engine> engine_;
   StatsBook stats_;
+  SessionCounters counters_;
+  EngineMetrics metrics_;
 
   boost::asio::io_context io_;
   boost::asio::steady_timer timer_;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's first command: installs what is missing, builds, and starts the daemon
 # `omnirouted` on its embedded demo configuration, listening on 127.0.0.1:7400 (gRPC, with
-# health checking and reflection). Extra arguments go to omnirouted, e.g.
+# health checking and reflection) and 127.0.0.1:7401 (HTTP: /metrics, /healthz, /readyz).
+# Extra arguments go to omnirouted, e.g.
 #   scripts/run.sh --config=proto/examples/omnirouted.textproto
 #   scripts/run.sh --listen=127.0.0.1:7500 --log_level=debug
 # Stop it with Ctrl-C (graceful shutdown).

@@ -72,7 +72,7 @@ mkdir -p "$work/stubs"
 
 # 2. The daemon, on a free port, its stdout on a pipe we read.
 mkfifo "$work/daemon.stdout"
-"$daemon" --listen=127.0.0.1:0 --data_dir="$work/data" >"$work/daemon.stdout" 2>"$work/daemon.stderr" &
+"$daemon" --listen=127.0.0.1:0 --http=127.0.0.1:0 --data_dir="$work/data" >"$work/daemon.stdout" 2>"$work/daemon.stderr" &
 daemon_pid=$!
 exec 3<"$work/daemon.stdout"  # opens once the daemon has the fifo open for writing
 

@@ -160,7 +160,7 @@ TEST(ResolveConfigTest, EmptyConfigGivesEveryDefault) {
   absl::StatusOr<DaemonSettings> s = ResolveConfig(v1::DaemonConfig(), "empty");
   ASSERT_TRUE(s.ok()) << s.status();
   EXPECT_EQ(s->listen_address, "127.0.0.1:7400");
-  EXPECT_EQ(s->http_address, "");
+  EXPECT_EQ(s->http_address, "127.0.0.1:7401");
   EXPECT_EQ(s->data_dir, "data");
   EXPECT_TRUE(s->durable);
   EXPECT_EQ(s->sync_policy, v1::SYNC_POLICY_EVERY_BATCH);
@@ -525,6 +525,28 @@ TEST(CommandLineTest, EachFlagWithSpace) {
   EXPECT_EQ(c->listen, "[::]:7401");
   EXPECT_EQ(c->data_dir, "/var/o");
   EXPECT_EQ(c->log_level, v1::LOG_LEVEL_WARNING);
+}
+
+TEST(CommandLineTest, HttpAddressOrOff) {
+  absl::StatusOr<CommandLine> c = Parse({"--http=127.0.0.1:0"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->http, "127.0.0.1:0");
+  absl::StatusOr<DaemonSettings> s = LoadSettings(*c);
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->http_address, "127.0.0.1:0");
+
+  c = Parse({"--http", "off"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  s = LoadSettings(*c);
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->http_address, "");  // no HTTP endpoint
+
+  c = Parse({"--http=metrics"});
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(c.status().message()), StartsWith("--http: "));
+
+  EXPECT_EQ(Resolve("http_address: \"off\"")->http_address, "");
 }
 
 TEST(CommandLineTest, LogLevels) {

@@ -523,6 +523,8 @@ class Daemon {
 
   pid_t pid() const { return pid_; }
   const std::string& address() const { return address_; }
+  // The HTTP endpoint's port on 127.0.0.1 (/metrics, /healthz, /readyz).
+  int http_port() const { return http_port_; }
   std::shared_ptr<grpc::Channel> channel() const { return channel_; }
   v1::AdminService::Stub& admin() { return *admin_; }
   v1::SessionService::Stub& sessions() { return *sessions_; }
@@ -749,10 +751,12 @@ class Daemon {
     // Everything the child needs is prepared before fork (only async-signal-safe calls after).
     const std::string config_arg = "--config=" + ConfigPath();
     const std::string listen_arg = "--listen=127.0.0.1:0";
+    const std::string http_arg = "--http=127.0.0.1:0";
     const std::string data_arg = "--data_dir=" + DataDir();
     std::vector<char*> argv = {const_cast<char*>("omnirouted"),
                                const_cast<char*>(config_arg.c_str()),
                                const_cast<char*>(listen_arg.c_str()),
+                               const_cast<char*>(http_arg.c_str()),
                                const_cast<char*>(data_arg.c_str()), nullptr};
     const pid_t parent = ::getpid();
     const pid_t pid = ::fork();
@@ -827,10 +831,18 @@ class Daemon {
     ASSERT_FALSE(port.empty()) << line;
     ASSERT_EQ(port.find_first_not_of("0123456789"), std::string::npos) << line;
     ASSERT_NE(std::stoi(port), 0) << "the daemon reported port 0: " << line;
+    // The HTTP endpoint's line follows.
+    ASSERT_TRUE(ReadLine(&line)) << "no HTTP line after the listening line";
+    const std::string http_prefix = "omnirouted http on 127.0.0.1:";
+    ASSERT_EQ(line.rfind(http_prefix, 0), 0u) << "unexpected second stdout line: \"" << line
+                                               << "\"";
+    http_port_ = std::stoi(line.substr(http_prefix.size()));
+    ASSERT_NE(http_port_, 0) << line;
   }
 
   std::string dir_;
   std::string data_dir_;  // empty: dir_ + "/data"
+  int http_port_ = 0;     // the HTTP endpoint's, once connected
   std::string config_text_;
   pid_t pid_ = -1;
   int stdout_fd_ = -1;

@@ -518,7 +518,8 @@ class Omnirouted {
       close(out[0]);
       close(out[1]);
       const std::string config = "--config=" + config_;
-      execl(OMNIROUTED_PATH, OMNIROUTED_PATH, config.c_str(), "--listen=127.0.0.1:0", "--in_memory",
+      execl(OMNIROUTED_PATH, OMNIROUTED_PATH, config.c_str(), "--listen=127.0.0.1:0",
+            "--http=127.0.0.1:0", "--in_memory",
             static_cast<char*>(nullptr));
       _exit(127);
     }
