@@ -103,7 +103,7 @@ int Run(int argc, char** argv) {
   // The customer directory: opened by Init once the data directory is locked (the recovery's
   // replay records the history into it).
   Customers customers(router, router.settings());
-  router.SetObserver(&customers);
+  router.AddObserver(&customers);
   if (absl::Status s = router.Init(); !s.ok()) {
     if (router.startup_objects_refused()) {
       LogError("configuration refused by the engine",

@@ -145,8 +145,8 @@ absl::Status Router::Init() {
     }
     return status;
   }
-  if (observer_ != nullptr) {
-    if (absl::Status s = observer_->BeforeRecovery(); !s.ok()) return s;
+  for (RouterObserver* observer : observers_) {
+    if (absl::Status s = observer->BeforeRecovery(); !s.ok()) return s;
   }
   absl::Status status =
       ApplyStartupObjects(settings_, [this](const Command& command) { return Apply(command); });
@@ -261,7 +261,7 @@ void Router::Drain() {
 void Router::Commit() {
   JournalBatch();
   events_.clear();
-  if (observer_ != nullptr) observer_->OnCommit();
+  for (RouterObserver* observer : observers_) observer->OnCommit();
   delivering_.swap(after_commit_);
   for (std::function<void()>& fn : delivering_) fn();
   delivering_.clear();
@@ -323,7 +323,7 @@ void Router::Publish(size_t first) {
     TrackOffer(e);
     history_.Add(e, history_cap);
     last_seq_ = e.seq;
-    if (observer_ != nullptr) observer_->OnEvent(e, replaying_);
+    for (RouterObserver* observer : observers_) observer->OnEvent(e, replaying_);
   }
 }
 
@@ -647,8 +647,8 @@ absl::Status Router::Recover() {
   absl::StatusOr<durability::LockFile> lock = durability::LockFile::Acquire(dir);
   if (!lock.ok()) return lock.status();
   lock_.emplace(*std::move(lock));
-  if (observer_ != nullptr) {
-    if (absl::Status s = observer_->BeforeRecovery(); !s.ok()) return s;
+  for (RouterObserver* observer : observers_) {
+    if (absl::Status s = observer->BeforeRecovery(); !s.ok()) return s;
   }
 
   absl::StatusOr<durability::LoadedSnapshot> loaded = durability::LoadNewestSnapshot(dir);
@@ -882,7 +882,7 @@ absl::Status Router::RestoreSnapshot(absl::string_view bytes) {
 
 void Router::StartSnapshot() {
   if (snapshot_waiter_.joinable()) snapshot_waiter_.join();  // the previous child's, done
-  if (observer_ != nullptr) observer_->BeforeSnapshot();
+  for (RouterObserver* observer : observers_) observer->BeforeSnapshot();
   // The snapshot must never be ahead of the durable journal (whatever the sync policy), or a
   // power failure could leave a snapshot whose records the journal lost.
   if (absl::Status s = journal_->Sync(); !s.ok()) JournalFailed(s);
@@ -946,7 +946,7 @@ void Router::AwaitSnapshotChild() {
 }
 
 void Router::SnapshotNow() {
-  if (observer_ != nullptr) observer_->BeforeSnapshot();
+  for (RouterObserver* observer : observers_) observer->BeforeSnapshot();
   if (absl::Status s = journal_->Sync(); !s.ok()) {
     LogError("snapshot not taken: the journal cannot be synced", {{"error", s.ToString()}});
     return;

@@ -175,8 +175,9 @@ class Router {
 
   const DaemonSettings& settings() const { return settings_; }
 
-  // Before Init. Not owned; must outlive the Router's engine thread.
-  void SetObserver(RouterObserver* observer) { observer_ = observer; }
+  // Before Init. Observers are called in the order added. Not owned; each must outlive the
+  // Router's engine thread.
+  void AddObserver(RouterObserver* observer) { observers_.push_back(observer); }
 
   // Unary calls submitted and not yet answered. Any thread.
   void CallStarted() { in_flight_.fetch_add(1); }
@@ -298,7 +299,7 @@ class Router {
   absl::flat_hash_map<EngineerId, std::vector<std::shared_ptr<OfferStream>>> agent_subs_;
   absl::flat_hash_map<EngineerId, int> offline_on_disconnect_;
 
-  RouterObserver* observer_ = nullptr;
+  std::vector<RouterObserver*> observers_;
 
   // Durability state (unused in memory).
   std::optional<durability::LockFile> lock_;
