@@ -327,7 +327,7 @@ absl::StatusOr<double> DoubleInRange(absl::string_view field, bool has, double v
   return value;
 }
 
-// customer_directory, ranking, devices and intent_routes into `out`.
+// customer_directory, ranking, devices, intent_routes and audit into `out`.
 absl::Status ResolveServiceModel(const v1::DaemonConfig& config, const DaemonSettings& defaults,
                                  DaemonSettings& out) {
   const v1::CustomerDirectorySettings& dir = config.customer_directory();
@@ -519,6 +519,26 @@ absl::Status ResolveServiceModel(const v1::DaemonConfig& config, const DaemonSet
       return Invalid(absl::StrCat(field, ".intent"),
                      absl::StrCat("\"", route.intent(), "\" listed twice"));
     }
+  }
+
+  const v1::AuditSettings& audit = config.audit();
+  {
+    absl::StatusOr<absl::Duration> retention = DurationInRange(
+        "audit.retention", audit.has_retention(), audit.retention(), defaults.audit_retention,
+        absl::ZeroDuration(), absl::Hours(24 * 3650), "0s or 1m..87600h");
+    if (!retention.ok()) return retention.status();
+    if (*retention > absl::ZeroDuration() && *retention < absl::Minutes(1)) {
+      return Invalid("audit.retention", absl::StrCat(absl::FormatDuration(*retention),
+                                                     " is outside 0s or 1m..87600h"));
+    }
+    out.audit_retention = *retention;
+  }
+  {
+    absl::StatusOr<int> v = IntInRange(
+        "audit.max_events_per_session", audit.has_max_events_per_session(),
+        audit.max_events_per_session(), defaults.audit_max_events_per_session, 10, 1000000);
+    if (!v.ok()) return v.status();
+    out.audit_max_events_per_session = *v;
   }
   return absl::OkStatus();
 }

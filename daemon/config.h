@@ -109,6 +109,9 @@ struct DaemonSettings {
   // devices.*, intent_routes
   DeviceRouting devices;
   absl::flat_hash_map<std::string, QueueId> intent_routes;
+  // audit.*: ZeroDuration retention turns the decision audit off.
+  absl::Duration audit_retention = absl::Hours(24 * 7);
+  int audit_max_events_per_session = 1000;
 };
 
 // Strict protobuf text format parse of any message (google::protobuf::TextFormat::Parser) into

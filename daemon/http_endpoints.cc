@@ -31,9 +31,9 @@ absl::string_view ReadinessName(Readiness r) {
 }  // namespace
 
 HttpHandler MakeHttpHandler(Router& router, const CallMetrics& calls,
-                            const std::atomic<Readiness>& readiness) {
-  return [&router, &calls, &readiness](const HttpRequest& request,
-                                       std::function<void(HttpResponse)> respond) {
+                            const std::atomic<Readiness>& readiness, Wallboard& wallboard) {
+  return [&router, &calls, &readiness, &wallboard](const HttpRequest& request,
+                                                   std::function<void(HttpResponse)> respond) {
     if (request.method != "GET" && request.method != "HEAD") {
       HttpResponse r = Text(405, absl::StrCat(request.method, " is not allowed: use GET\n"));
       return respond(std::move(r));
@@ -62,8 +62,27 @@ HttpHandler MakeHttpHandler(Router& router, const CallMetrics& calls,
       });
       return;
     }
-    respond(
-        Text(404, absl::StrCat(request.path, " not found (try /metrics, /healthz or /readyz)\n")));
+    if (request.path == "/" || request.path == "/wallboard") {
+      HttpResponse r;
+      r.content_type = "text/html; charset=utf-8";
+      r.body = kWallboardHtml;
+      return respond(std::move(r));
+    }
+    if (request.path == "/wallboard/events") {
+      if (now != Readiness::kReady) {
+        return respond(Text(503, absl::StrCat("not ready: ", ReadinessName(now), "\n")));
+      }
+      router.Submit([&wallboard, respond = std::move(respond)] {
+        HttpResponse r;
+        r.content_type = "text/event-stream; charset=utf-8";
+        r.stream_topic = Wallboard::kTopic;
+        r.body = wallboard.FirstChunk();
+        respond(std::move(r));
+      });
+      return;
+    }
+    respond(Text(404, absl::StrCat(request.path,
+                                   " not found (try /, /metrics, /healthz or /readyz)\n")));
   };
 }
 

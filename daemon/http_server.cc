@@ -1,13 +1,18 @@
 #include "daemon/http_server.h"
 
+#include <array>
 #include <chrono>
+#include <deque>
 #include <mutex>
 #include <optional>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "boost/asio/buffer.hpp"
 #include "boost/asio/post.hpp"
+#include "boost/asio/write.hpp"
 #include "boost/asio/strand.hpp"
 #include "boost/beast/core.hpp"
 #include "boost/beast/http.hpp"
@@ -51,7 +56,22 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
     beast::error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
     stream_.close();
+    if (!topic_.empty()) {
+      server_.streams_[topic_].erase(shared_from_this());
+      server_.open_streams_.fetch_sub(1, std::memory_order_relaxed);
+      topic_.clear();
+    }
     server_.connections_.erase(shared_from_this());
+  }
+
+  // A streaming connection: queues `chunk` for its client, or disconnects a client that has
+  // more than kMaxStreamBacklog bytes waiting already.
+  void Push(const std::shared_ptr<const std::string>& chunk) {
+    if (topic_.empty()) return;  // closed meanwhile
+    if (backlog_ + chunk->size() > HttpServer::kMaxStreamBacklog) return Close();
+    backlog_ += chunk->size();
+    out_.push_back(chunk);
+    if (!writing_) WriteNext();
   }
 
  private:
@@ -80,6 +100,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   }
 
   void Write(HttpResponse response) {
+    if (!response.stream_topic.empty() && !head_) return StartStream(std::move(response));
     response_.emplace(static_cast<http::status>(response.status), version_);
     response_->set(http::field::server, "omnirouted");
     response_->set(http::field::content_type, response.content_type);
@@ -97,6 +118,55 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
     });
   }
 
+  // The headers of an event stream, then its first chunk; the connection stays open, without a
+  // length, until either side closes it.
+  void StartStream(HttpResponse response) {
+    if (server_.open_streams() >= HttpServer::kMaxStreams) {
+      HttpResponse busy;
+      busy.status = 503;
+      busy.body = absl::StrCat("too many event streams open (", HttpServer::kMaxStreams, ")\n");
+      keep_alive_ = false;
+      return Write(std::move(busy));
+    }
+    topic_ = std::move(response.stream_topic);
+    server_.streams_[topic_].insert(shared_from_this());
+    server_.open_streams_.fetch_add(1, std::memory_order_relaxed);
+    stream_.expires_never();
+    Push(std::make_shared<const std::string>(absl::StrCat(
+        "HTTP/1.1 200 OK\r\nServer: omnirouted\r\nContent-Type: ", response.content_type,
+        "\r\nCache-Control: no-store\r\nConnection: close\r\nX-Accel-Buffering: no\r\n\r\n",
+        response.body)));
+    WatchForClose();
+  }
+
+  // A stream's client sends nothing more; reading tells when it goes away.
+  void WatchForClose() {
+    stream_.async_read_some(asio::buffer(discard_),
+                            [weak = weak_from_this()](beast::error_code ec, size_t) {
+                              std::shared_ptr<HttpConnection> self = weak.lock();
+                              if (self == nullptr || self->topic_.empty()) return;
+                              if (ec) return self->Close();
+                              self->WatchForClose();
+                            });
+  }
+
+  void WriteNext() {
+    if (out_.empty()) {
+      writing_ = false;
+      return;
+    }
+    writing_ = true;
+    asio::async_write(stream_, asio::buffer(*out_.front()),
+                      [weak = weak_from_this()](beast::error_code ec, size_t) {
+                        std::shared_ptr<HttpConnection> self = weak.lock();
+                        if (self == nullptr) return;
+                        self->backlog_ -= self->out_.front()->size();
+                        self->out_.pop_front();
+                        if (ec) return self->Close();
+                        self->WriteNext();
+                      });
+  }
+
   beast::tcp_stream stream_;
   HttpServer& server_;
   beast::flat_buffer buffer_;
@@ -105,6 +175,12 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   bool keep_alive_ = false;
   bool head_ = false;
   unsigned version_ = 11;
+  // Streaming: the topic (empty when not streaming or closed), the chunks not yet written.
+  std::string topic_;
+  std::deque<std::shared_ptr<const std::string>> out_;
+  size_t backlog_ = 0;
+  bool writing_ = false;
+  std::array<char, 256> discard_{};
 };
 
 }  // namespace internal
@@ -150,6 +226,20 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string&
 }
 
 HttpServer::~HttpServer() { Stop(); }
+
+void HttpServer::Publish(const std::string& topic, std::string chunk) {
+  std::lock_guard<std::mutex> lock(gate_->mu);
+  if (!gate_->open) return;
+  asio::post(io_, [this, topic,
+                   chunk = std::make_shared<const std::string>(std::move(chunk))] {
+    auto it = streams_.find(topic);
+    if (it == streams_.end()) return;
+    // Push may close a connection, which leaves the set: go over a copy.
+    const std::vector<std::shared_ptr<internal::HttpConnection>> open(it->second.begin(),
+                                                                      it->second.end());
+    for (const std::shared_ptr<internal::HttpConnection>& c : open) c->Push(chunk);
+  });
+}
 
 void HttpServer::Accept() {
   acceptor_.async_accept(io_, [this](beast::error_code ec, tcp::socket socket) {

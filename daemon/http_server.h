@@ -6,11 +6,20 @@
 // is submitted to the engine thread like a request and answered from there), so one HTTP
 // thread serves any number of connections. Requests are small (headers up to 8 KiB, no body
 // accepted), HTTP/1.1 keep-alive, and a connection idle or stuck for 30 s is closed.
+//
+// Event streams (server-sent events, for the wallboard): a handler may answer with a stream
+// on a topic instead of a body; the connection then stays open, and whatever is published on
+// the topic (Publish, from any thread) is written to it. Each stream has a bounded buffer: a
+// client that reads too slowly to keep up is disconnected (EventSource reconnects by itself)
+// rather than growing the daemon's memory. At most kMaxStreams streams are open at once.
 
 #ifndef OMNIROUTE_DAEMON_HTTP_SERVER_H_
 #define OMNIROUTE_DAEMON_HTTP_SERVER_H_
 
+#include <atomic>
+#include <cstddef>
 #include <functional>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -32,6 +41,10 @@ struct HttpResponse {
   int status = 200;
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
+  // Non-empty: the answer is an event stream on this topic ("text/event-stream", no length,
+  // kept open): `body` is its first chunk, then everything published on the topic follows.
+  // A HEAD request gets the headers alone.
+  std::string stream_topic;
 };
 
 // Called on the HTTP thread; `respond` may be called from any thread, once.
@@ -53,8 +66,17 @@ class HttpServer {
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
+  // Open event streams at once; a stream asked beyond it is answered 503.
+  static constexpr int kMaxStreams = 64;
+  // Bytes a stream may have waiting for its client; beyond, the client is disconnected.
+  static constexpr size_t kMaxStreamBacklog = 1 << 20;
+
   // The port bound (the one chosen, for port 0).
   int port() const { return port_; }
+  // Any thread: writes `chunk` to every stream open on `topic`. Dropped after Stop.
+  void Publish(const std::string& topic, std::string chunk);
+  // Any thread: how many event streams are open (on every topic).
+  int open_streams() const { return open_streams_.load(std::memory_order_relaxed); }
   // Closes the listening socket and every connection, and joins the thread. Idempotent.
   void Stop();
 
@@ -70,6 +92,9 @@ class HttpServer {
   boost::asio::ip::tcp::acceptor acceptor_;
   // The open connections (HTTP thread only); destroyed before io_, with their sockets.
   std::set<std::shared_ptr<internal::HttpConnection>> connections_;
+  // The streaming connections by topic (HTTP thread only), and how many (any thread).
+  std::map<std::string, std::set<std::shared_ptr<internal::HttpConnection>>> streams_;
+  std::atomic<int> open_streams_{0};
   std::thread thread_;
   int port_ = 0;
 };

@@ -19,6 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "daemon/audit.h"
 #include "daemon/config.h"
 #include "daemon/customer_service.h"
 #include "daemon/customers.h"
@@ -28,6 +29,7 @@
 #include "daemon/metrics.h"
 #include "daemon/router.h"
 #include "daemon/services.h"
+#include "daemon/wallboard.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -86,10 +88,13 @@ int Run(int argc, char** argv) {
   // /healthz answers from here on; /readyz and /metrics once the state is recovered.
   CallMetrics calls;
   std::atomic<Readiness> readiness{Readiness::kStarting};
+  // The wallboard observes decisions once the recovery is over and publishes them over HTTP.
+  Wallboard wallboard(router);
+  router.AddObserver(&wallboard);
   std::unique_ptr<HttpServer> http;
   if (!settings->http_address.empty()) {
-    absl::StatusOr<std::unique_ptr<HttpServer>> started =
-        HttpServer::Start(settings->http_address, MakeHttpHandler(router, calls, readiness));
+    absl::StatusOr<std::unique_ptr<HttpServer>> started = HttpServer::Start(
+        settings->http_address, MakeHttpHandler(router, calls, readiness, wallboard));
     if (!started.ok()) {
       LogError("cannot serve HTTP (address in use or not available; http_address \"off\" "
                "serves none)",
@@ -98,12 +103,22 @@ int Run(int argc, char** argv) {
       return 1;
     }
     http = *std::move(started);
+    wallboard.Attach(http.get());
   }
 
   // The customer directory: opened by Init once the data directory is locked (the recovery's
   // replay records the history into it).
   Customers customers(router, router.settings());
   router.AddObserver(&customers);
+  // The decision audit (GetSessionHistory): its store is opened by Init too.
+  Audit audit(router, router.settings());
+  router.AddObserver(&audit);
+  // On an early return below, the router stops (with its shutdown snapshot, which asks its
+  // observers to sync) while the observers are still alive: they are destroyed before it.
+  struct StopRouterFirst {
+    Router& router;
+    ~StopRouterFirst() { router.Stop(); }
+  } stop_router_first{router};
   if (absl::Status s = router.Init(); !s.ok()) {
     if (router.startup_objects_refused()) {
       LogError("configuration refused by the engine",
@@ -124,9 +139,10 @@ int Run(int argc, char** argv) {
               {"error", std::string(s.message())}});
     return 1;
   }
+  audit.Start();
 
   AdminServiceImpl admin(router);
-  SessionServiceImpl sessions(router, &customers);
+  SessionServiceImpl sessions(router, &customers, &audit);
   AgentServiceImpl agents(router);
   EventServiceImpl events(router);
   CustomerServiceImpl customer_service(customers);
@@ -172,6 +188,7 @@ int Run(int argc, char** argv) {
   std::promise<int> signalled;
   std::future<int> shutdown = signalled.get_future();
   router.Start([&signalled](int sig) { signalled.set_value(sig); });
+  wallboard.Start();
 
   const std::string bound = absl::StrCat(host, ":", bound_port);
   LogInfo("omnirouted serving",
@@ -206,9 +223,11 @@ int Run(int argc, char** argv) {
     LogWarning("calls still in flight after 10 s; cancelling them");
   }
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(250));
+  wallboard.Stop();
   if (http != nullptr) http->Stop();
   router.Stop();
   customers.Stop();
+  audit.Stop();
   LogInfo("omnirouted stopped", {{"signal", sig}});
   return 0;
 }

@@ -574,6 +574,25 @@ ServerUnaryReactor* SessionServiceImpl::RequestCallback(CallbackServerContext* c
   });
 }
 
+ServerUnaryReactor* SessionServiceImpl::GetSessionHistory(
+    CallbackServerContext* ctx, const v1::GetSessionHistoryRequest* request,
+    v1::GetSessionHistoryResponse* response) {
+  absl::StatusOr<SessionId> id = ParseSessionId("session_id", request->session_id());
+  if (!id.ok()) return Answer(ctx, ToGrpcStatus(id.status()));
+  if (audit_ == nullptr || !audit_->enabled()) {
+    return Answer(ctx, Failed("the decision audit is off (audit.retention is 0s)"));
+  }
+  // On the audit thread, behind the writes of every batch committed before this call.
+  return OnWorker(
+      ctx, router_, [this](std::function<void()> work) { audit_->Run(std::move(work)); },
+      [this, response, id = *id](PendingCall call) {
+        absl::StatusOr<v1::GetSessionHistoryResponse> history = audit_->ReadHistory(id);
+        if (!history.ok()) return call.Finish(ToGrpcStatus(history.status()));
+        *response = *std::move(history);
+        call.Finish(grpc::Status::OK);
+      });
+}
+
 grpc::ServerWriteReactor<v1::WatchSessionResponse>* SessionServiceImpl::WatchSession(
     CallbackServerContext*, const v1::WatchSessionRequest* request) {
   std::shared_ptr<WatchStream> stream = NewStream<v1::WatchSessionResponse>(router_);

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "daemon/audit.h"
 #include "daemon/customers.h"
 #include "daemon/router.h"
 #include "google/protobuf/message.h"
@@ -85,9 +86,11 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
 
 class SessionServiceImpl final : public v1::SessionService::CallbackService {
  public:
-  // `customers` (may be null: no directory) resolves the customer of CreateSession.
-  explicit SessionServiceImpl(Router& router, Customers* customers = nullptr)
-      : router_(router), customers_(customers) {}
+  // `customers` (may be null: no directory) resolves the customer of CreateSession; `audit`
+  // (may be null: no audit) answers GetSessionHistory.
+  explicit SessionServiceImpl(Router& router, Customers* customers = nullptr,
+                              Audit* audit = nullptr)
+      : router_(router), customers_(customers), audit_(audit) {}
 
   grpc::ServerUnaryReactor* CreateSession(grpc::CallbackServerContext* ctx,
                                           const v1::CreateSessionRequest* request,
@@ -115,10 +118,15 @@ class SessionServiceImpl final : public v1::SessionService::CallbackService {
                                             v1::RequestCallbackResponse* response) override;
   grpc::ServerWriteReactor<v1::WatchSessionResponse>* WatchSession(
       grpc::CallbackServerContext* ctx, const v1::WatchSessionRequest* request) override;
+  // Validated on the gRPC thread, read and built on the audit thread (audit.h).
+  grpc::ServerUnaryReactor* GetSessionHistory(grpc::CallbackServerContext* ctx,
+                                              const v1::GetSessionHistoryRequest* request,
+                                              v1::GetSessionHistoryResponse* response) override;
 
  private:
   Router& router_;
   Customers* customers_;
+  Audit* audit_;
 };
 
 class AgentServiceImpl final : public v1::AgentService::CallbackService {

@@ -10,6 +10,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   librocksdb-dev
   python3-grpcio python3-protobuf
+  chromium chromium-driver  # the wallboard's end-to-end test drives the page in Chromium
 )
 
 missing=()

@@ -874,5 +874,67 @@ TEST(ServiceModelConfigTest, EachErrorNamesItsField) {
   }
 }
 
+TEST(AuditConfigTest, UnsetGivesTheDefaults) {
+  absl::StatusOr<DaemonSettings> s = Resolve("");
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->audit_retention, absl::Hours(168));
+  EXPECT_EQ(s->audit_max_events_per_session, 1000);
+  s = Resolve("audit { }");
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->audit_retention, absl::Hours(168));
+  EXPECT_EQ(s->audit_max_events_per_session, 1000);
+  const DaemonSettings defaults;
+  EXPECT_EQ(defaults.audit_retention, absl::Hours(168));
+  EXPECT_EQ(defaults.audit_max_events_per_session, 1000);
+}
+
+TEST(AuditConfigTest, SetValuesAreKept) {
+  absl::StatusOr<DaemonSettings> s =
+      Resolve("audit { retention { seconds: 86400 } max_events_per_session: 10 }");
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->audit_retention, absl::Hours(24));
+  EXPECT_EQ(s->audit_max_events_per_session, 10);
+  // The bounds themselves are accepted.
+  s = Resolve("audit { retention { seconds: 60 } max_events_per_session: 1000000 }");
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->audit_retention, absl::Minutes(1));
+  EXPECT_EQ(s->audit_max_events_per_session, 1000000);
+  s = Resolve("audit { retention { seconds: 315360000 } }");
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->audit_retention, absl::Hours(24 * 3650));
+}
+
+TEST(AuditConfigTest, ZeroRetentionTurnsTheAuditOff) {
+  absl::StatusOr<DaemonSettings> s = Resolve("audit { retention { seconds: 0 } }");
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->audit_retention, absl::ZeroDuration());
+}
+
+TEST(AuditConfigTest, EachErrorNamesItsField) {
+  struct Case {
+    std::string text;
+    std::string field;
+    std::string what;
+  };
+  const std::vector<Case> cases = {
+      {"audit { retention { seconds: 59 } }", "audit.retention", "59s is outside 0s or 1m..87600h"},
+      {"audit { retention { nanos: 1000 } }", "audit.retention", "is outside 0s or 1m..87600h"},
+      {"audit { retention { seconds: 315360001 } }", "audit.retention",
+       "is outside 0s or 1m..87600h"},
+      {"audit { retention { seconds: -60 } }", "audit.retention", ""},
+      {"audit { retention { seconds: 60 nanos: -1 } }", "audit.retention", "malformed"},
+      {"audit { max_events_per_session: 9 }", "audit.max_events_per_session",
+       "9 is outside 10..1000000"},
+      {"audit { max_events_per_session: 1000001 }", "audit.max_events_per_session",
+       "1000001 is outside 10..1000000"},
+      {"audit { max_events_per_session: 0 }", "audit.max_events_per_session",
+       "0 is outside 10..1000000"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.text);
+    ExpectInvalid(Resolve(c.text), c.field, c.what);
+  }
+}
+
 }  // namespace
 }  // namespace omniroute::daemon
