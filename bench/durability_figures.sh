@@ -2,12 +2,16 @@
 # The figures of the durability work, measured in one run:
 #   1. throughput of omnirouted under load with the journal on (fdatasync every batch, the
 #      default sync policy) as a ratio to the journal off (--in_memory); goal >= 70 %;
-#   2. journal bytes per routed session.
+#   2. journal bytes per routed session;
+#   3. the cost of the decision audit (on by default): throughput journal on with the audit
+#      on / journal on with the audit off (audit.retention 0s), and the audit store's bytes
+#      (data_dir/audit: RocksDB's write-ahead log and tables) per routed session.
 #
 #   bench/durability_figures.sh BUILD_DIR
 #
-# Runs ROUNDS rounds (default 3); each round starts a fresh omnirouted twice, journal on
-# (--data_dir=<fresh temp dir>) then journal off (--in_memory), on 127.0.0.1:0 with a minimal
+# Runs ROUNDS rounds (default 3); each round starts a fresh omnirouted for each of MODES
+# (default "on noaudit off"): journal on (--data_dir=<fresh temp dir>), journal on with the
+# audit off, journal off (--in_memory), on 127.0.0.1:0 with a minimal
 # configuration, and drives each with omniroute-bench (--warmup=WARMUP, --duration=DURATION,
 # default 2s and 10s; BENCH_ARGS adds flags to both the setup and the load, e.g.
 # BENCH_ARGS="--agents=100 --slots=8"). Alternating on/off spreads slow drifts of a shared
@@ -27,7 +31,7 @@
 set -euo pipefail
 
 if [[ $# -lt 1 || "$1" == -h || "$1" == --help ]]; then
-  sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'
   exit 2
 fi
 build="$(cd "$1" && pwd)"
@@ -35,6 +39,7 @@ daemon="$build/daemon/omnirouted"
 bench="$build/bench/omniroute-bench"
 python=/usr/bin/python3
 rounds="${ROUNDS:-3}"
+read -r -a modes <<<"${MODES:-on noaudit off}"
 duration="${DURATION:-10s}"
 warmup="${WARMUP:-2s}"
 read -r -a bench_args <<<"${BENCH_ARGS:-}"
@@ -60,18 +65,21 @@ cat >"$config" <<'EOF'
 # them up), default durability (fdatasync every batch) unless --in_memory.
 log_level: LOG_LEVEL_WARNING
 EOF
+config_noaudit="$work/omnirouted-noaudit.textproto"
+{ cat "$config"; echo 'audit { retention { seconds: 0 } }'; } >"$config_noaudit"
 
 # start_daemon NAME ARGS... : starts omnirouted, sets daemon_pid and address.
 start_daemon() {
   local name="$1"
   shift
-  "$daemon" --config="$config" --listen=127.0.0.1:0 --http=127.0.0.1:0 "$@" \
+  "$daemon" --config="${daemon_config:-$config}" --listen=127.0.0.1:0 --http=127.0.0.1:0 "$@" \
     >"$work/$name.daemon.out" 2>"$work/$name.daemon.err" &
   daemon_pid=$!
   address=""
   local i
   for ((i = 0; i < 300; i++)); do
-    address="$(sed -n 's/^omnirouted listening on \(.*\)$/\1/p' "$work/$name.daemon.out")"
+    # (The daemon's shell may not have opened its output yet.)
+    address="$(sed -n 's/^omnirouted listening on \(.*\)$/\1/p' "$work/$name.daemon.out" 2>/dev/null || true)"
     [[ -n "$address" ]] && return 0
     if ! kill -0 "$daemon_pid" 2>/dev/null; then break; fi
     sleep 0.1
@@ -116,15 +124,17 @@ EOF
 
 results="$work/results.tsv"
 : >"$results"
-echo "durability_figures: $rounds rounds x (journal on, journal off), warmup $warmup," \
+echo "durability_figures: $rounds rounds x (${modes[*]}), warmup $warmup," \
   "duration $duration, bench flags: ${BENCH_ARGS:-(defaults)}; $(nproc) cores," \
   "load average $(cut -d' ' -f1-3 /proc/loadavg);" \
   "fdatasync of 256 bytes in $work: $fsync_ms"
 for ((round = 1; round <= rounds; round++)); do
-  for mode in on off; do
+  for mode in "${modes[@]}"; do
     name="r$round-$mode"
-    if [[ "$mode" == on ]]; then
+    daemon_config="$config"
+    if [[ "$mode" == on || "$mode" == noaudit ]]; then
       data="$work/$name.data"
+      [[ "$mode" == noaudit ]] && daemon_config="$config_noaudit"
       start_daemon "$name" --data_dir="$data"
     else
       data=""
@@ -144,10 +154,12 @@ for ((round = 1; round <= rounds; round++)); do
     fi
     t1=$(date +%s.%N)
     end_bytes=0
+    audit_bytes=0
     files=""
     if [[ -n "$data" ]]; then
       end_bytes="$(journal_bytes "$data")"
       files="$(data_files "$data")"
+      [[ -d "$data/audit" ]] && audit_bytes="$(du -sb "$data/audit" | cut -f1)"
     fi
     cpu="$(daemon_cpu "$daemon_pid")"
     rss_kb="$(awk '/^VmHWM/ { print $2 }' "/proc/$daemon_pid/status")"
@@ -157,9 +169,9 @@ for ((round = 1; round <= rounds; round++)); do
     daemon_pid=""
     # With log_level WARNING every line the daemon logs is a warning or an error.
     warnings="$(grep -c . "$work/$name.daemon.err" || true)"
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$mode" "$work/$name.json" \
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$mode" "$work/$name.json" \
       "$setup_bytes" "$end_bytes" "$cpu" "$rss_kb" "$warnings" "$work/$name.daemon.err" \
-      "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')" "$files" >>"$results"
+      "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')" "$files" "$audit_bytes" >>"$results"
     "$python" - "$work/$name.json" "$name" <<'EOF'
 import json, sys
 r = json.load(open(sys.argv[1]))
@@ -177,12 +189,13 @@ import json, statistics, sys
 rows = []
 for line in open(sys.argv[1]):
     (rnd, mode, path, setup_b, end_b, cpu, rss_kb, warnings, err_path, wall,
-     files) = line.rstrip("\n").split("\t")
+     files, audit_b) = line.rstrip("\n").split("\t")
     r = json.load(open(path))
     cpu_user, cpu_sys = (float(v) for v in cpu.split(","))
     rows.append(dict(round=int(rnd), mode=mode, r=r, setup=int(setup_b), end=int(end_b),
                      cpu=cpu_user + cpu_sys, cpu_user=cpu_user, cpu_sys=cpu_sys, rss_mb=int(rss_kb or 0) / 1024, warnings=int(warnings),
-                     err_path=err_path, wall=float(wall), files=files.strip()))
+                     err_path=err_path, wall=float(wall), files=files.strip(),
+                     audit=int(audit_b)))
 
 def ms(us):
     return f"{us / 1000:.2f}"
@@ -227,6 +240,25 @@ if ratios:
           f"sessions/s): {100 * med:.1f} %  (goal >= 70 %: {'met' if med >= 0.7 else 'NOT met'});"
           f" ratio of medians {100 * statistics.median(on_rates) / statistics.median(off_rates):.1f} %,"
           f" RPCs/s median ratio {100 * statistics.median(rpc_ratios):.1f} %")
+
+audit_ratios = []
+for rnd in sorted({x["round"] for x in rows}):
+    on = [x for x in rows if x["round"] == rnd and x["mode"] == "on"]
+    noaudit = [x for x in rows if x["round"] == rnd and x["mode"] == "noaudit"]
+    if not on or not noaudit:
+        continue
+    a, b = on[0]["r"]["throughput"], noaudit[0]["r"]["throughput"]
+    ratio = a["routed_per_s"] / b["routed_per_s"] if b["routed_per_s"] else float("nan")
+    audit_ratios.append(ratio)
+    routed = on[0]["r"]["totals"]["routed"]
+    print(f"round {rnd}: audit on / off (journal on) = {a['routed_per_s']:.0f} / "
+          f"{b['routed_per_s']:.0f} routed/s = {100 * ratio:.1f} %; audit store "
+          f"{on[0]['audit']} bytes = {on[0]['audit'] / routed if routed else float('nan'):.0f} "
+          f"bytes/routed session")
+if audit_ratios:
+    print(f"FIGURE 3: throughput with the decision audit on / off, journal on (median of "
+          f"{len(audit_ratios)} rounds, routed sessions/s): "
+          f"{100 * statistics.median(audit_ratios):.1f} %")
 
 print()
 per_routed = []
