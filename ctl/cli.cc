@@ -2,8 +2,12 @@
 
 #include "ctl/cli.h"
 
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <utility>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -29,7 +33,9 @@ CommandContext::CommandContext(const Command& command, GlobalOptions options, Pa
       err_(err) {}
 
 Client& CommandContext::client() {
-  if (client_ == nullptr) client_ = std::make_unique<Client>(options_.address, options_.timeout);
+  if (client_ == nullptr) {
+    client_ = std::make_unique<Client>(options_.address, options_.timeout, options_.credentials);
+  }
   return *client_;
 }
 
@@ -77,6 +83,17 @@ const std::vector<FlagSpec>& GlobalFlags() {
   static const std::vector<FlagSpec>* flags = new std::vector<FlagSpec>{
       {"address", FlagKind::kValue, "HOST:PORT",
        "The daemon's gRPC address. Default: $OMNIROUTE_ADDRESS, else 127.0.0.1:7400."},
+      {"token-file", FlagKind::kValue, "FILE",
+       "A file holding the bearer token to authenticate with (its first line). Default: "
+       "$OMNIROUTE_TOKEN_FILE, or the token itself in $OMNIROUTE_TOKEN."},
+      {"ca", FlagKind::kValue, "FILE",
+       "Connect with TLS, trusting the CAs in this PEM file. Default: $OMNIROUTE_CA."},
+      {"cert", FlagKind::kValue, "FILE",
+       "With --ca and --key: present this PEM client certificate (mutual TLS). Default: "
+       "$OMNIROUTE_CERT."},
+      {"key", FlagKind::kValue, "FILE", "The PEM key of --cert. Default: $OMNIROUTE_KEY."},
+      {"server-name", FlagKind::kValue, "NAME",
+       "The name the daemon's certificate must carry, when it is not the host of --address."},
       {"timeout", FlagKind::kValue, "DURATION",
        "Deadline of each call, e.g. 10s, 500ms, 1m (default 10s). Streams (events tail, the "
        "wait between --watch refreshes) are not limited by it."},
@@ -183,7 +200,81 @@ int RunHelp(const std::vector<std::string>& words, std::ostream& out, std::ostre
 
 }  // namespace
 
-int RunCli(const std::vector<std::string>& args, const std::string& env_address, bool out_is_tty,
+CliEnvironment CliEnvironment::FromProcess() {
+  auto get = [](const char* name) {
+    const char* v = std::getenv(name);
+    return v == nullptr ? std::string() : std::string(v);
+  };
+  CliEnvironment env;
+  env.address = get("OMNIROUTE_ADDRESS");
+  env.token = get("OMNIROUTE_TOKEN");
+  env.token_file = get("OMNIROUTE_TOKEN_FILE");
+  env.ca = get("OMNIROUTE_CA");
+  env.cert = get("OMNIROUTE_CERT");
+  env.key = get("OMNIROUTE_KEY");
+  return env;
+}
+
+namespace {
+
+// The whole file at `path`, for --flag; an error message naming the flag.
+absl::StatusOr<std::string> ReadFlagFile(absl::string_view flag, const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::InvalidArgumentError(absl::StrCat(flag, ": cannot read \"", path, "\""));
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// The TLS files and the token from the flags, else the environment.
+absl::StatusOr<ClientCredentials> ReadCredentials(const ParsedArgs& parsed,
+                                                  const CliEnvironment& env) {
+  auto pick = [&](const char* flag, const std::string& fallback) {
+    return parsed.Has(flag) ? parsed.Value(flag) : fallback;
+  };
+  ClientCredentials c;
+  c.token = env.token;
+  const std::string token_file = pick("token-file", env.token_file);
+  if (!token_file.empty()) {
+    absl::StatusOr<std::string> text = ReadFlagFile("--token-file", token_file);
+    if (!text.ok()) return text.status();
+    const size_t end = text->find_first_of("\r\n");
+    c.token = text->substr(0, end);
+    if (c.token.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--token-file: \"", token_file, "\" holds no token on its first line"));
+    }
+  }
+  const std::string ca = pick("ca", env.ca);
+  const std::string cert = pick("cert", env.cert);
+  const std::string key = pick("key", env.key);
+  if (!ca.empty()) {
+    absl::StatusOr<std::string> pem = ReadFlagFile("--ca", ca);
+    if (!pem.ok()) return pem.status();
+    c.ca_pem = *std::move(pem);
+  }
+  if (cert.empty() != key.empty()) {
+    return absl::InvalidArgumentError("--cert and --key go together");
+  }
+  if (!cert.empty()) {
+    if (ca.empty()) return absl::InvalidArgumentError("--cert needs --ca (TLS)");
+    absl::StatusOr<std::string> pem = ReadFlagFile("--cert", cert);
+    if (!pem.ok()) return pem.status();
+    c.cert_pem = *std::move(pem);
+    pem = ReadFlagFile("--key", key);
+    if (!pem.ok()) return pem.status();
+    c.key_pem = *std::move(pem);
+  }
+  c.server_name = parsed.Has("server-name") ? parsed.Value("server-name") : "";
+  if (!c.server_name.empty() && ca.empty()) {
+    return absl::InvalidArgumentError("--server-name needs --ca (TLS)");
+  }
+  return c;
+}
+
+}  // namespace
+
+int RunCli(const std::vector<std::string>& args, const CliEnvironment& env, bool out_is_tty,
            std::ostream& out, std::ostream& err) {
   // Global flags before the command.
   std::vector<std::string> leading;
@@ -193,7 +284,10 @@ int RunCli(const std::vector<std::string>& args, const std::string& env_address,
     const bool inline_value = args[i].find('=') != std::string::npos;
     const std::string& a = args[i];
     ++i;
-    if (!inline_value && (a == "--address" || a == "--timeout") && i < args.size()) {
+    if (!inline_value &&
+        (a == "--address" || a == "--timeout" || a == "--token-file" || a == "--ca" ||
+         a == "--cert" || a == "--key" || a == "--server-name") &&
+        i < args.size()) {
       leading.push_back(args[i++]);
     }
   }
@@ -267,7 +361,7 @@ int RunCli(const std::vector<std::string>& args, const std::string& env_address,
   }
 
   GlobalOptions options;
-  if (!env_address.empty()) options.address = env_address;
+  if (!env.address.empty()) options.address = env.address;
   if (parsed->Has("address")) options.address = parsed->Value("address");
   if (options.address.empty() || options.address.find(':') == std::string::npos) {
     return usage_context.UsageError(
@@ -279,6 +373,9 @@ int RunCli(const std::vector<std::string>& args, const std::string& env_address,
     if (!timeout.ok()) return usage_context.UsageError(timeout.status().message());
     options.timeout = *timeout;
   }
+  absl::StatusOr<ClientCredentials> credentials = ReadCredentials(*parsed, env);
+  if (!credentials.ok()) return usage_context.UsageError(credentials.status().message());
+  options.credentials = *std::move(credentials);
   options.json = parsed->Has("json");
   options.out_is_tty = out_is_tty;
   CommandContext context(*command, std::move(options), *std::move(parsed), out, err);

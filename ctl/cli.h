@@ -19,10 +19,16 @@ namespace omniroute::ctl {
 // Every command, in help order.
 const std::vector<Command>& AllCommands();
 
-// Runs omniroutectl on `args` (argv without the program name) with `env_address` the value of
-// $OMNIROUTE_ADDRESS ("" when unset), writing to `out` (a terminal when `out_is_tty`) and
-// `err`; returns the exit code.
-int RunCli(const std::vector<std::string>& args, const std::string& env_address, bool out_is_tty,
+// The environment omniroutectl reads ("" when unset): $OMNIROUTE_ADDRESS, $OMNIROUTE_TOKEN,
+// $OMNIROUTE_TOKEN_FILE, $OMNIROUTE_CA, $OMNIROUTE_CERT, $OMNIROUTE_KEY. Flags win over it.
+struct CliEnvironment {
+  std::string address, token, token_file, ca, cert, key;
+  static CliEnvironment FromProcess();
+};
+
+// Runs omniroutectl on `args` (argv without the program name) in `env`, writing to `out` (a
+// terminal when `out_is_tty`) and `err`; returns the exit code.
+int RunCli(const std::vector<std::string>& args, const CliEnvironment& env, bool out_is_tty,
            std::ostream& out, std::ostream& err);
 
 }  // namespace omniroute::ctl

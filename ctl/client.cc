@@ -10,14 +10,23 @@
 
 namespace omniroute::ctl {
 
-Client::Client(std::string address, absl::Duration timeout)
-    : address_(std::move(address)), timeout_(timeout) {
+Client::Client(std::string address, absl::Duration timeout, ClientCredentials credentials)
+    : address_(std::move(address)), timeout_(timeout), token_(std::move(credentials.token)) {
   grpc::ChannelArguments args;
   // Answers may be large (a list page of 1000 agents); the daemon's own limit applies.
   args.SetMaxReceiveMessageSize(64 * 1024 * 1024);
   // A client that gave up on a dead address retries the connection quickly when asked again.
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
-  channel_ = grpc::CreateCustomChannel(address_, grpc::InsecureChannelCredentials(), args);
+  std::shared_ptr<grpc::ChannelCredentials> transport = grpc::InsecureChannelCredentials();
+  if (!credentials.ca_pem.empty()) {
+    grpc::SslCredentialsOptions tls;
+    tls.pem_root_certs = credentials.ca_pem;
+    tls.pem_cert_chain = credentials.cert_pem;
+    tls.pem_private_key = credentials.key_pem;
+    transport = grpc::SslCredentials(tls);
+    if (!credentials.server_name.empty()) args.SetSslTargetNameOverride(credentials.server_name);
+  }
+  channel_ = grpc::CreateCustomChannel(address_, transport, args);
   admin_ = v1::AdminService::NewStub(channel_);
   agents_ = v1::AgentService::NewStub(channel_);
   sessions_ = v1::SessionService::NewStub(channel_);
@@ -28,7 +37,12 @@ grpc::Status Client::Call(const std::function<grpc::Status(grpc::ClientContext*)
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() +
                        std::chrono::microseconds(absl::ToInt64Microseconds(timeout_)));
+  Authorize(&context);
   return rpc(&context);
+}
+
+void Client::Authorize(grpc::ClientContext* context) const {
+  if (!token_.empty()) context->AddMetadata("authorization", absl::StrCat("Bearer ", token_));
 }
 
 std::string CodeName(grpc::StatusCode code) {

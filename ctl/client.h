@@ -28,11 +28,20 @@ namespace omniroute::ctl {
 
 namespace v1 = ::omniroute::v1;
 
+// How the client proves who it is, and TLS (docs/SECURITY.md). Empty: plaintext, no token.
+struct ClientCredentials {
+  std::string token;        // sent as "authorization: Bearer <token>"
+  std::string ca_pem;       // non-empty: TLS, trusting these CAs
+  std::string cert_pem;     // with key_pem: a client certificate (mutual TLS)
+  std::string key_pem;
+  std::string server_name;  // the name the daemon's certificate must carry; empty: the host
+};
+
 class Client {
  public:
   // Creates the channel (it connects on the first call). `timeout` is each unary call's
   // deadline.
-  Client(std::string address, absl::Duration timeout);
+  Client(std::string address, absl::Duration timeout, ClientCredentials credentials = {});
 
   const std::string& address() const { return address_; }
   absl::Duration timeout() const { return timeout_; }
@@ -42,8 +51,10 @@ class Client {
   v1::SessionService::Stub& sessions() { return *sessions_; }
   v1::EventService::Stub& events() { return *events_; }
 
-  // Runs one unary call with a fresh context carrying the deadline.
+  // Runs one unary call with a fresh context carrying the deadline and the token.
   grpc::Status Call(const std::function<grpc::Status(grpc::ClientContext*)>& rpc);
+  // Adds the token (if any) to a context made elsewhere (streams).
+  void Authorize(grpc::ClientContext* context) const;
 
   // Every page of a paged List call (AIP-158), merged into `all`: the repeated results of
   // each page appended in order, `next_page_token` left empty. `rpc(context, request,
@@ -67,6 +78,7 @@ class Client {
  private:
   std::string address_;
   absl::Duration timeout_;
+  std::string token_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::AdminService::Stub> admin_;
   std::unique_ptr<v1::AgentService::Stub> agents_;

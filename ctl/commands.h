@@ -29,6 +29,8 @@ namespace omniroute::ctl {
 // The flags every command takes (before or after the command name).
 struct GlobalOptions {
   std::string address = "127.0.0.1:7400";      // --address, else $OMNIROUTE_ADDRESS
+  // --token-file / $OMNIROUTE_TOKEN, --ca, --cert, --key, --server-name (files already read).
+  ClientCredentials credentials;
   absl::Duration timeout = absl::Seconds(10);  // --timeout: each unary call's deadline
   bool json = false;                           // --json
   // Whether `out` is a terminal: `stats --watch` then redraws the screen in place.

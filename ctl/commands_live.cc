@@ -370,6 +370,7 @@ int EventsTail(CommandContext& context) {
 
   Client& client = context.client();
   grpc::ClientContext call;  // no deadline: a tail lasts as long as it is wanted
+  client.Authorize(&call);
   Interrupt::Scope scope([&call] { call.TryCancel(); });
   std::unique_ptr<grpc::ClientReader<v1::StreamEventsResponse>> reader =
       client.events().StreamEvents(&call, request);

@@ -21,9 +21,9 @@ int main(int argc, char** argv) {
   omniroute::ctl::Interrupt::Install();
   std::ios::sync_with_stdio(false);
   std::vector<std::string> args(argv + 1, argv + argc);
-  const char* env_address = std::getenv("OMNIROUTE_ADDRESS");
-  const int code = omniroute::ctl::RunCli(args, env_address == nullptr ? "" : env_address,
-                                          ::isatty(STDOUT_FILENO) == 1, std::cout, std::cerr);
+  const int code =
+      omniroute::ctl::RunCli(args, omniroute::ctl::CliEnvironment::FromProcess(),
+                             ::isatty(STDOUT_FILENO) == 1, std::cout, std::cerr);
   std::cout.flush();
   std::cerr.flush();
   return code;

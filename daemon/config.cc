@@ -18,11 +18,13 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
 #include "daemon/convert.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/text_format.h"
 #include "omniroute/command.h"
+#include "omniroute/ids.h"
 
 namespace omniroute::daemon {
 
@@ -221,10 +223,11 @@ constexpr absl::string_view kFlagLogLevel = "log_level";
 constexpr absl::string_view kFlagInMemory = "in_memory";
 constexpr absl::string_view kFlagHelp = "help";
 constexpr absl::string_view kFlagVersion = "version";
+constexpr absl::string_view kFlagHashToken = "hash_token";
 
 constexpr absl::string_view kKnownFlags[] = {kFlagConfig,   kFlagListen,   kFlagHttp,
                                              kFlagDataDir,  kFlagLogLevel, kFlagInMemory,
-                                             kFlagHelp,     kFlagVersion};
+                                             kFlagHelp,     kFlagVersion,  kFlagHashToken};
 
 bool IsKnownFlag(absl::string_view name) {
   for (absl::string_view f : kKnownFlags) {
@@ -543,7 +546,204 @@ absl::Status ResolveServiceModel(const v1::DaemonConfig& config, const DaemonSet
   return absl::OkStatus();
 }
 
+
+absl::Status ResolveTls(absl::string_view field, const v1::TlsSettings& tls, TlsFiles& out) {
+  out.cert_file = tls.cert_file();
+  out.key_file = tls.key_file();
+  out.client_ca_file = tls.client_ca_file();
+  out.require_client_certificate = tls.require_client_certificate();
+  if (out.cert_file.empty() != out.key_file.empty()) {
+    return Invalid(absl::StrCat(field, out.cert_file.empty() ? ".cert_file" : ".key_file"),
+                   "required with the other of cert_file and key_file");
+  }
+  if (out.cert_file.empty() && (!out.client_ca_file.empty() || out.require_client_certificate)) {
+    return Invalid(absl::StrCat(field, ".cert_file"),
+                   "required for TLS (client_ca_file and require_client_certificate need it)");
+  }
+  if (out.require_client_certificate && out.client_ca_file.empty()) {
+    return Invalid(absl::StrCat(field, ".client_ca_file"),
+                   "required with require_client_certificate");
+  }
+  return absl::OkStatus();
+}
+
+bool HexDigest(absl::string_view hex, std::array<uint8_t, 32>& out) {
+  if (hex.size() != 64) return false;
+  for (size_t i = 0; i < 32; ++i) {
+    int v = 0;
+    for (char c : hex.substr(2 * i, 2)) {
+      v <<= 4;
+      if (c >= '0' && c <= '9') v |= c - '0';
+      else if (c >= 'a' && c <= 'f') v |= c - 'a' + 10;
+      else if (c >= 'A' && c <= 'F') v |= c - 'A' + 10;
+      else return false;
+    }
+    out[i] = static_cast<uint8_t>(v);
+  }
+  return true;
+}
+
+// security.*, and whether each port may be plaintext or unauthenticated where it listens.
+absl::Status ResolveSecurity(const v1::DaemonConfig& config, DaemonSettings& out) {
+  const v1::SecuritySettings& sec = config.security();
+  if (absl::Status s = ResolveTls("security.grpc_tls", sec.grpc_tls(), out.grpc_tls); !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = ResolveTls("security.http_tls", sec.http_tls(), out.http_tls); !s.ok()) {
+    return s;
+  }
+  out.allow_insecure = sec.allow_insecure();
+  std::vector<std::string> names, tokens, certificate_names;
+  for (int i = 0; i < sec.clients_size(); ++i) {
+    const v1::Client& c = sec.clients(i);
+    const std::string path = absl::StrCat("security.clients[", i, "]");
+    ClientSpec spec;
+    spec.name = c.name();
+    if (spec.name.empty() || spec.name.size() > 64 ||
+        !std::all_of(spec.name.begin(), spec.name.end(), [](char ch) {
+          return absl::ascii_isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '_' ||
+                 ch == '-' || ch == '@';
+        })) {
+      return Invalid(absl::StrCat(path, ".name"), "must be 1..64 of a-z A-Z 0-9 . _ - @");
+    }
+    if (c.token_sha256().empty() && c.certificate_name().empty()) {
+      return Invalid(absl::StrCat(path, ".token_sha256"),
+                     "one of token_sha256 and certificate_name is required");
+    }
+    if (!c.token_sha256().empty()) {
+      if (!HexDigest(c.token_sha256(), spec.token_sha256)) {
+        return Invalid(absl::StrCat(path, ".token_sha256"),
+                       "must be 64 hex digits (omnirouted --hash_token prints them)");
+      }
+      spec.has_token = true;
+      tokens.push_back(absl::AsciiStrToLower(c.token_sha256()));
+    } else {
+      tokens.push_back(absl::StrCat("-none-", i));
+    }
+    spec.certificate_name = c.certificate_name();
+    if (!spec.certificate_name.empty()) {
+      if (spec.certificate_name.size() > 256 ||
+          !std::all_of(spec.certificate_name.begin(), spec.certificate_name.end(), [](char ch) {
+            return absl::ascii_isprint(static_cast<unsigned char>(ch));
+          })) {
+        return Invalid(absl::StrCat(path, ".certificate_name"),
+                       "must be 1..256 printable characters");
+      }
+      if (!out.grpc_tls.mutual() && !out.http_tls.mutual()) {
+        return Invalid(absl::StrCat(path, ".certificate_name"),
+                       "needs mutual TLS (security.grpc_tls.client_ca_file or "
+                       "security.http_tls.client_ca_file)");
+      }
+      certificate_names.push_back(spec.certificate_name);
+    } else {
+      certificate_names.push_back(absl::StrCat("-none-", i));
+    }
+    if (c.roles_size() == 0) return Invalid(absl::StrCat(path, ".roles"), "at least one is required");
+    for (int r = 0; r < c.roles_size(); ++r) {
+      const int role = c.roles(r);
+      if (role == v1::ROLE_UNSPECIFIED || !v1::Role_IsValid(role)) {
+        return Invalid(absl::StrCat(path, ".roles[", r, "]"),
+                       "must be ROLE_GATEWAY, ROLE_DESKTOP, ROLE_SUPERVISOR or ROLE_ADMIN");
+      }
+      spec.roles |= 1u << role;
+    }
+    spec.agent_id = c.agent_id();
+    if (spec.Has(v1::ROLE_DESKTOP)) {
+      if (absl::Status s = ValidateName(absl::StrCat(path, ".agent_id"), spec.agent_id); !s.ok()) {
+        return s;
+      }
+    } else if (!spec.agent_id.empty()) {
+      return Invalid(absl::StrCat(path, ".agent_id"), "only a ROLE_DESKTOP client acts for an agent");
+    }
+    names.push_back(spec.name);
+    out.clients.push_back(std::move(spec));
+  }
+  if (absl::Status s = CheckUnique("security.clients", "client", names, ".name"); !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = CheckUnique("security.clients", "token", tokens, ".token_sha256");
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = CheckUnique("security.clients", "certificate name", certificate_names,
+                                   ".certificate_name");
+      !s.ok()) {
+    return s;
+  }
+  bool seen[5] = {};
+  for (int i = 0; i < sec.rate_limits_size(); ++i) {
+    const v1::RateLimit& limit = sec.rate_limits(i);
+    const std::string path = absl::StrCat("security.rate_limits[", i, "]");
+    if (limit.role() == v1::ROLE_UNSPECIFIED || !v1::Role_IsValid(limit.role())) {
+      return Invalid(absl::StrCat(path, ".role"), "required (a role other than ROLE_UNSPECIFIED)");
+    }
+    if (seen[limit.role()]) {
+      return Invalid(absl::StrCat(path, ".role"),
+                     absl::StrCat(v1::Role_Name(limit.role()), " has a rate limit already"));
+    }
+    seen[limit.role()] = true;
+    absl::StatusOr<double> rate = DoubleInRange(absl::StrCat(path, ".requests_per_second"), true,
+                                                limit.requests_per_second(), 0, 0.01, 1e6);
+    if (!rate.ok()) return rate.status();
+    const int default_burst = std::max(1, static_cast<int>(std::min(2 * *rate, 1e7)));
+    absl::StatusOr<int> burst = IntInRange(absl::StrCat(path, ".burst"), limit.has_burst(),
+                                           limit.burst(), default_burst, 1, 10000000);
+    if (!burst.ok()) return burst.status();
+    out.rate_limits[limit.role()] = RateSpec{*rate, *burst};
+  }
+  {
+    absl::StatusOr<int> v =
+        IntInRange("security.max_streams_per_client", sec.has_max_streams_per_client(),
+                   sec.max_streams_per_client(), out.max_streams_per_client, 1, 100000);
+    if (!v.ok()) return v.status();
+    out.max_streams_per_client = *v;
+  }
+  // Where the ports listen: beyond loopback, plaintext and anonymous callers need consent.
+  if (!out.allow_insecure) {
+    if (!IsLoopbackAddress(out.listen_address) && !out.grpc_tls.enabled()) {
+      return Invalid("listen_address",
+                     absl::StrCat("\"", out.listen_address,
+                                  "\" is not a loopback address: set security.grpc_tls, or "
+                                  "security.allow_insecure to serve plaintext"));
+    }
+    if (!out.http_address.empty() && !IsLoopbackAddress(out.http_address) &&
+        !out.http_tls.enabled()) {
+      return Invalid("http_address",
+                     absl::StrCat("\"", out.http_address,
+                                  "\" is not a loopback address: set security.http_tls, or "
+                                  "security.allow_insecure to serve plaintext"));
+    }
+    if (out.clients.empty() &&
+        (!IsLoopbackAddress(out.listen_address) ||
+         (!out.http_address.empty() && !IsLoopbackAddress(out.http_address)))) {
+      return Invalid("security.clients",
+                     "none, so any caller could do anything, on a non-loopback address: add "
+                     "clients, or set security.allow_insecure");
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
+
+bool IsLoopbackAddress(absl::string_view address) {
+  const size_t colon = address.rfind(':');
+  const absl::string_view host = address.substr(0, colon == absl::string_view::npos ? 0 : colon);
+  if (host == "localhost" || host == "[::1]") return true;
+  // 127.0.0.0/8, in dotted decimal.
+  std::vector<absl::string_view> parts = absl::StrSplit(host, '.');
+  if (parts.size() != 4) return false;
+  for (size_t i = 0; i < 4; ++i) {
+    uint32_t v = 0;
+    if (parts[i].empty() || parts[i].size() > 3 || !absl::SimpleAtoi(parts[i], &v) || v > 255 ||
+        !std::all_of(parts[i].begin(), parts[i].end(),
+                     [](char c) { return absl::ascii_isdigit(static_cast<unsigned char>(c)); })) {
+      return false;
+    }
+    if (i == 0 && v != 127) return false;
+  }
+  return true;
+}
 
 absl::Status ValidateFaultCode(absl::string_view field, absl::string_view code) {
   if (code.empty() || code.size() > 64) return Invalid(field, "must be 1..64 characters");
@@ -740,6 +940,7 @@ absl::StatusOr<DaemonSettings> ResolveConfig(const v1::DaemonConfig& config,
   if (absl::Status s = CheckUnique("agents", "agent", ids); !s.ok()) return s;
 
   if (absl::Status s = ResolveServiceModel(config, defaults, out); !s.ok()) return s;
+  if (absl::Status s = ResolveSecurity(config, out); !s.ok()) return s;
   return out;
 }
 
@@ -815,11 +1016,15 @@ absl::StatusOr<CommandLine> ParseCommandLine(int argc, const char* const* argv) 
       }
       return absl::InvalidArgumentError(absl::StrCat("unknown flag --", name, " (see --help)"));
     }
-    if (name == kFlagHelp || name == kFlagVersion || name == kFlagInMemory) {
+    if (name == kFlagHelp || name == kFlagVersion || name == kFlagInMemory ||
+        name == kFlagHashToken) {
       if (value.has_value()) {
         return absl::InvalidArgumentError(absl::StrCat("--", name, " takes no value"));
       }
-      (name == kFlagHelp ? out.help : name == kFlagVersion ? out.version : out.in_memory) = true;
+      (name == kFlagHelp      ? out.help
+       : name == kFlagVersion ? out.version
+       : name == kFlagHashToken ? out.hash_token
+                                : out.in_memory) = true;
       continue;
     }
     if (!value.has_value()) {  // --flag value
@@ -881,12 +1086,15 @@ Flags (--flag=value or --flag value):
                       logged only at debug.
   --help, -h          Print this help and exit.
   --version           Print the version and exit.
+  --hash_token        Read a client's bearer token on stdin and print its SHA-256 in hex,
+                      for security.clients[].token_sha256 (docs/SECURITY.md), then exit.
 
 Flags override the configuration file. Unknown flags are an error.
 
 Examples:
   omnirouted
   omnirouted --config=/etc/omniroute/omnirouted.textproto --listen=[::]:7400 --log_level=warning
+  head -c 32 /dev/urandom | base64 | tr -d '\n' | tee gateway.token | omnirouted --hash_token
 )";
 }
 

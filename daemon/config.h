@@ -60,6 +60,31 @@ struct DeviceRouting {
   const FaultCodeRoute* Match(absl::string_view code) const;
 };
 
+// security.grpc_tls / security.http_tls, resolved: TLS is on when `cert_file` is set.
+struct TlsFiles {
+  std::string cert_file, key_file, client_ca_file;
+  bool require_client_certificate = false;
+  bool enabled() const { return !cert_file.empty(); }
+  bool mutual() const { return !client_ca_file.empty(); }
+};
+
+// One of security.clients, resolved. `roles` is a bit set: bit v1::Role value.
+struct ClientSpec {
+  std::string name;
+  bool has_token = false;
+  std::array<uint8_t, 32> token_sha256{};
+  std::string certificate_name;  // empty: none
+  uint32_t roles = 0;
+  std::string agent_id;  // ROLE_DESKTOP's engineer
+  bool Has(v1::Role role) const { return (roles >> role) & 1u; }
+};
+
+// A token bucket's settings (security.rate_limits).
+struct RateSpec {
+  double per_second = 0;
+  int burst = 0;
+};
+
 // What `DaemonSettings::source` says when the embedded demo configuration is in use.
 inline constexpr absl::string_view kDemoConfigSource = "embedded demo configuration";
 
@@ -112,7 +137,18 @@ struct DaemonSettings {
   // audit.*: ZeroDuration retention turns the decision audit off.
   absl::Duration audit_retention = absl::Hours(24 * 7);
   int audit_max_events_per_session = 1000;
+  // security.*
+  TlsFiles grpc_tls, http_tls;
+  bool allow_insecure = false;
+  std::vector<ClientSpec> clients;  // empty: no authentication
+  // By v1::Role value (index 0 unused); the defaults are config.proto's.
+  std::array<RateSpec, 5> rate_limits = {RateSpec{}, RateSpec{5000, 10000}, RateSpec{50, 200},
+                                         RateSpec{100, 500}, RateSpec{2000, 10000}};
+  int max_streams_per_client = 32;
 };
+
+// Whether `address` ("host:port") names a loopback host: 127.0.0.0/8, [::1], localhost.
+bool IsLoopbackAddress(absl::string_view address);
 
 // Strict protobuf text format parse of any message (google::protobuf::TextFormat::Parser) into
 // `message`: unknown fields and syntax errors are INVALID_ARGUMENT with
@@ -177,6 +213,7 @@ struct CommandLine {
   std::optional<v1::LogLevel> log_level;
   bool in_memory = false;  // --in_memory: durability.enabled = false
   bool help = false, version = false;
+  bool hash_token = false;  // --hash_token: print the SHA-256 of the token on stdin
 };
 absl::StatusOr<CommandLine> ParseCommandLine(int argc, const char* const* argv);
 

@@ -73,6 +73,9 @@ ServerUnaryReactor* AnswerCustomer(CallbackServerContext* ctx, Customers& custom
 ServerUnaryReactor* CustomerServiceImpl::ResolveCustomer(CallbackServerContext* ctx,
                                                          const v1::ResolveCustomerRequest* request,
                                                          v1::ResolveCustomerResponse* response) {
+  if (grpc::Status s = security_.Admit(*ctx, Rpc::kResolveCustomer, nullptr); !s.ok()) {
+    return Answer(ctx, s);
+  }
   if (!request->has_handle()) return Answer(ctx, Invalid("handle", "required"));
   if (grpc::Status s = CheckHandle(request->handle(), "handle"); !s.ok()) return Answer(ctx, s);
   const bool create = !request->has_create() || request->create();
@@ -89,6 +92,9 @@ ServerUnaryReactor* CustomerServiceImpl::ResolveCustomer(CallbackServerContext* 
 ServerUnaryReactor* CustomerServiceImpl::GetCustomer(CallbackServerContext* ctx,
                                                      const v1::GetCustomerRequest* request,
                                                      v1::GetCustomerResponse* response) {
+  if (grpc::Status s = security_.Admit(*ctx, Rpc::kGetCustomer, nullptr); !s.ok()) {
+    return Answer(ctx, s);
+  }
   if (grpc::Status s = Required("customer_id", request->customer_id()); !s.ok()) {
     return Answer(ctx, s);
   }
@@ -100,6 +106,9 @@ ServerUnaryReactor* CustomerServiceImpl::GetCustomer(CallbackServerContext* ctx,
 ServerUnaryReactor* CustomerServiceImpl::UpdateCustomer(CallbackServerContext* ctx,
                                                         const v1::UpdateCustomerRequest* request,
                                                         v1::UpdateCustomerResponse* response) {
+  if (grpc::Status s = security_.Admit(*ctx, Rpc::kUpdateCustomer, nullptr); !s.ok()) {
+    return Answer(ctx, s);
+  }
   if (grpc::Status s = Required("customer_id", request->customer_id()); !s.ok()) {
     return Answer(ctx, s);
   }
@@ -155,6 +164,9 @@ ServerUnaryReactor* CustomerServiceImpl::UpdateCustomer(CallbackServerContext* c
 ServerUnaryReactor* CustomerServiceImpl::LinkHandle(CallbackServerContext* ctx,
                                                     const v1::LinkHandleRequest* request,
                                                     v1::LinkHandleResponse* response) {
+  if (grpc::Status s = security_.Admit(*ctx, Rpc::kLinkHandle, nullptr); !s.ok()) {
+    return Answer(ctx, s);
+  }
   if (grpc::Status s = CheckCustomerAndHandle(
           request->customer_id(), request->has_handle() ? &request->handle() : nullptr);
       !s.ok()) {
@@ -170,6 +182,9 @@ ServerUnaryReactor* CustomerServiceImpl::LinkHandle(CallbackServerContext* ctx,
 ServerUnaryReactor* CustomerServiceImpl::UnlinkHandle(CallbackServerContext* ctx,
                                                       const v1::UnlinkHandleRequest* request,
                                                       v1::UnlinkHandleResponse* response) {
+  if (grpc::Status s = security_.Admit(*ctx, Rpc::kUnlinkHandle, nullptr); !s.ok()) {
+    return Answer(ctx, s);
+  }
   if (grpc::Status s = CheckCustomerAndHandle(
           request->customer_id(), request->has_handle() ? &request->handle() : nullptr);
       !s.ok()) {
@@ -184,6 +199,9 @@ ServerUnaryReactor* CustomerServiceImpl::UnlinkHandle(CallbackServerContext* ctx
 ServerUnaryReactor* CustomerServiceImpl::MergeCustomers(CallbackServerContext* ctx,
                                                         const v1::MergeCustomersRequest* request,
                                                         v1::MergeCustomersResponse* response) {
+  if (grpc::Status s = security_.Admit(*ctx, Rpc::kMergeCustomers, nullptr); !s.ok()) {
+    return Answer(ctx, s);
+  }
   if (grpc::Status s = Required("customer_id", request->customer_id()); !s.ok()) {
     return Answer(ctx, s);
   }
@@ -200,6 +218,9 @@ ServerUnaryReactor* CustomerServiceImpl::MergeCustomers(CallbackServerContext* c
 ServerUnaryReactor* CustomerServiceImpl::ListInteractions(
     CallbackServerContext* ctx, const v1::ListInteractionsRequest* request,
     v1::ListInteractionsResponse* response) {
+  if (grpc::Status s = security_.Admit(*ctx, Rpc::kListInteractions, nullptr); !s.ok()) {
+    return Answer(ctx, s);
+  }
   if (grpc::Status s = Required("customer_id", request->customer_id()); !s.ok()) {
     return Answer(ctx, s);
   }
@@ -223,6 +244,9 @@ ServerUnaryReactor* CustomerServiceImpl::ListInteractions(
 ServerUnaryReactor* CustomerServiceImpl::RateSession(CallbackServerContext* ctx,
                                                      const v1::RateSessionRequest* request,
                                                      v1::RateSessionResponse* response) {
+  if (grpc::Status s = security_.Admit(*ctx, Rpc::kRateSession, nullptr); !s.ok()) {
+    return Answer(ctx, s);
+  }
   absl::StatusOr<SessionId> session = ParseSessionId("session_id", request->session_id());
   if (!session.ok()) return Answer(ctx, ToGrpcStatus(session.status()));
   if (!request->has_rating()) return Answer(ctx, Invalid("rating", "required"));
@@ -309,6 +333,9 @@ ServerUnaryReactor* CustomerServiceImpl::RateSession(CallbackServerContext* ctx,
 ServerUnaryReactor* CustomerServiceImpl::GetAgentRating(CallbackServerContext* ctx,
                                                         const v1::GetAgentRatingRequest* request,
                                                         v1::GetAgentRatingResponse* response) {
+  if (grpc::Status s = security_.Admit(*ctx, Rpc::kGetAgentRating, nullptr); !s.ok()) {
+    return Answer(ctx, s);
+  }
   if (grpc::Status s = Required("agent_id", request->agent_id()); !s.ok()) return Answer(ctx, s);
   return OnDirectory(ctx, customers_, [this, request, response](PendingCall call) {
     absl::StatusOr<directory::EngineerRecord> record =
@@ -331,6 +358,9 @@ ServerUnaryReactor* CustomerServiceImpl::GetAgentRating(CallbackServerContext* c
 ServerUnaryReactor* CustomerServiceImpl::ListAgentsForCustomer(
     CallbackServerContext* ctx, const v1::ListAgentsForCustomerRequest* request,
     v1::ListAgentsForCustomerResponse* response) {
+  if (grpc::Status s = security_.Admit(*ctx, Rpc::kListAgentsForCustomer, nullptr); !s.ok()) {
+    return Answer(ctx, s);
+  }
   const bool by_handle = request->has_customer_handle();
   if (request->customer_id().empty() && !by_handle) {
     return Answer(ctx, Invalid("customer_id", "required (or customer_handle)"));
@@ -472,6 +502,9 @@ ServerUnaryReactor* CustomerServiceImpl::ListAgentsForCustomer(
 ServerUnaryReactor* DeviceServiceImpl::ReportDeviceAlert(
     CallbackServerContext* ctx, const v1::ReportDeviceAlertRequest* request,
     v1::ReportDeviceAlertResponse* response) {
+  if (grpc::Status s = security_.Admit(*ctx, Rpc::kReportDeviceAlert, nullptr); !s.ok()) {
+    return Answer(ctx, s);
+  }
   if (request->request_id().size() > 128) {
     return Answer(ctx, Invalid("request_id", "longer than 128 characters"));
   }

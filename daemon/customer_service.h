@@ -7,6 +7,7 @@
 #define OMNIROUTE_DAEMON_CUSTOMER_SERVICE_H_
 
 #include "daemon/customers.h"
+#include "daemon/security.h"
 #include "grpcpp/grpcpp.h"
 #include "omniroute/v1/customer_service.grpc.pb.h"
 #include "omniroute/v1/device_service.grpc.pb.h"
@@ -15,7 +16,8 @@ namespace omniroute::daemon {
 
 class CustomerServiceImpl final : public v1::CustomerService::CallbackService {
  public:
-  explicit CustomerServiceImpl(Customers& customers) : customers_(customers) {}
+  CustomerServiceImpl(const Security& security, Customers& customers)
+      : security_(security), customers_(customers) {}
 
   grpc::ServerUnaryReactor* ResolveCustomer(grpc::CallbackServerContext* ctx,
                                             const v1::ResolveCustomerRequest* request,
@@ -49,18 +51,21 @@ class CustomerServiceImpl final : public v1::CustomerService::CallbackService {
       v1::ListAgentsForCustomerResponse* response) override;
 
  private:
+  const Security& security_;
   Customers& customers_;
 };
 
 class DeviceServiceImpl final : public v1::DeviceService::CallbackService {
  public:
-  explicit DeviceServiceImpl(Customers& customers) : customers_(customers) {}
+  DeviceServiceImpl(const Security& security, Customers& customers)
+      : security_(security), customers_(customers) {}
 
   grpc::ServerUnaryReactor* ReportDeviceAlert(grpc::CallbackServerContext* ctx,
                                               const v1::ReportDeviceAlertRequest* request,
                                               v1::ReportDeviceAlertResponse* response) override;
 
  private:
+  const Security& security_;
   Customers& customers_;
 };
 

@@ -28,6 +28,7 @@
 #include "daemon/log.h"
 #include "daemon/metrics.h"
 #include "daemon/router.h"
+#include "daemon/security.h"
 #include "daemon/services.h"
 #include "daemon/wallboard.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
@@ -70,6 +71,19 @@ int Run(int argc, char** argv) {
     std::printf("omnirouted %s\n", OMNIROUTE_VERSION);
     return 0;
   }
+  if (command_line->hash_token) {
+    // The token is the first line of stdin, without its line end.
+    std::string token;
+    for (int c = std::getchar(); c != EOF && c != '\n' && c != '\r'; c = std::getchar()) {
+      token.push_back(static_cast<char>(c));
+    }
+    if (token.empty()) {
+      std::fputs("omnirouted: --hash_token: no token on stdin\n", stderr);
+      return 2;
+    }
+    std::printf("%s\n", HashTokenHex(token).c_str());
+    return 0;
+  }
   absl::StatusOr<DaemonSettings> settings = LoadSettings(*command_line);
   if (!settings.ok()) {
     std::fprintf(stderr, "omnirouted: configuration: %s\n",
@@ -77,6 +91,39 @@ int Run(int argc, char** argv) {
     return 2;
   }
   SetLogLevel(settings->log_level);
+  // Who may call, and TLS on the gRPC port (its files are checked before anything starts).
+  Security security(*settings);
+  std::unique_ptr<GrpcTls> grpc_tls;
+  if (settings->grpc_tls.enabled()) {
+    absl::StatusOr<std::unique_ptr<GrpcTls>> tls =
+        GrpcTls::Create(settings->grpc_tls, "security.grpc_tls");
+    if (!tls.ok()) {
+      LogError("cannot load the TLS certificate", {{"source", settings->source},
+                                                    {"error", std::string(tls.status().message())}});
+      return 2;
+    }
+    grpc_tls = *std::move(tls);
+    LogInfo("TLS on the gRPC port",
+            {{"subject", grpc_tls->material().subject},
+             {"expires", grpc_tls->material().not_after},
+             {"client_certificates", !settings->grpc_tls.mutual() ? "none"
+                                     : settings->grpc_tls.require_client_certificate
+                                         ? "required"
+                                         : "accepted"}});
+  } else if (!IsLoopbackAddress(settings->listen_address)) {
+    LogWarning("serving gRPC in plaintext beyond loopback (security.allow_insecure)",
+               {{"address", settings->listen_address}});
+  }
+  if (!settings->http_address.empty() && !settings->http_tls.enabled() &&
+      !IsLoopbackAddress(settings->http_address)) {
+    LogWarning("serving HTTP in plaintext beyond loopback (security.allow_insecure)",
+               {{"address", settings->http_address}});
+  }
+  if (!security.enabled() && (!IsLoopbackAddress(settings->listen_address) ||
+                              (!settings->http_address.empty() &&
+                               !IsLoopbackAddress(settings->http_address)))) {
+    LogWarning("no security.clients: any caller may do anything (security.allow_insecure)");
+  }
   std::string host;
   int port = 0;
   if (!SplitAddress(settings->listen_address, &host, &port)) {
@@ -141,19 +188,21 @@ int Run(int argc, char** argv) {
   }
   audit.Start();
 
-  AdminServiceImpl admin(router);
-  SessionServiceImpl sessions(router, &customers, &audit);
-  AgentServiceImpl agents(router);
-  EventServiceImpl events(router);
-  CustomerServiceImpl customer_service(customers);
-  DeviceServiceImpl device_service(customers);
+  AdminServiceImpl admin(security, router);
+  SessionServiceImpl sessions(security, router, &customers, &audit);
+  AgentServiceImpl agents(security, router);
+  EventServiceImpl events(security, router);
+  CustomerServiceImpl customer_service(security, customers);
+  DeviceServiceImpl device_service(security, customers);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int bound_port = 0;
-  builder.AddListeningPort(settings->listen_address, grpc::InsecureServerCredentials(),
-                           &bound_port);
+  builder.AddListeningPort(
+      settings->listen_address,
+      grpc_tls != nullptr ? grpc_tls->credentials() : grpc::InsecureServerCredentials(),
+      &bound_port);
   // The health and reflection services are synchronous; their pollers wake this often, which
   // bounds how long a graceful shutdown waits for them (the default is 10 s).
   builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::CQ_TIMEOUT_MSEC, 100);
@@ -187,7 +236,20 @@ int Run(int argc, char** argv) {
 
   std::promise<int> signalled;
   std::future<int> shutdown = signalled.get_future();
-  router.Start([&signalled](int sig) { signalled.set_value(sig); });
+  // SIGHUP: the certificates are read again (on the engine thread; the files are small). A
+  // file that does not load keeps the old certificate in force.
+  router.Start([&signalled](int sig) { signalled.set_value(sig); },
+               [&grpc_tls] {
+                 if (grpc_tls == nullptr) return;
+                 if (absl::Status s = grpc_tls->Reload(); !s.ok()) {
+                   LogError("TLS reload failed; the certificate in force stays",
+                            {{"error", std::string(s.message())}});
+                   return;
+                 }
+                 LogInfo("TLS certificate reloaded (gRPC port)",
+                         {{"subject", grpc_tls->material().subject},
+                          {"expires", grpc_tls->material().not_after}});
+               });
   wallboard.Start();
 
   const std::string bound = absl::StrCat(host, ":", bound_port);

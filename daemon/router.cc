@@ -126,7 +126,8 @@ Router::Router(DaemonSettings settings)
       stats_(settings_.stats_max_window),
       timer_(io_),
       sync_timer_(io_),
-      signals_(io_) {}
+      signals_(io_),
+      reload_signals_(io_) {}
 
 Router::~Router() {
   Stop();
@@ -155,7 +156,10 @@ absl::Status Router::Init() {
   return status;
 }
 
-void Router::Start(std::function<void(int)> on_signal) {
+void Router::Start(std::function<void(int)> on_signal, std::function<void()> on_reload) {
+  on_reload_ = std::move(on_reload);
+  reload_signals_.add(SIGHUP);
+  WaitForReload();
   signals_.add(SIGINT);
   signals_.add(SIGTERM);
   signals_.async_wait(
@@ -169,6 +173,17 @@ void Router::Start(std::function<void(int)> on_signal) {
     // Keep run() going while there is nothing to do; Stop() ends it.
     auto guard = boost::asio::make_work_guard(io_);
     io_.run();
+  });
+}
+
+void Router::WaitForReload() {
+  reload_signals_.async_wait([this](const boost::system::error_code& ec, int) {
+    if (ec) return;
+    if (on_reload_) {
+      LogInfo("SIGHUP received, reloading the TLS certificates");
+      on_reload_();
+    }
+    WaitForReload();
   });
 }
 
@@ -202,6 +217,7 @@ void Router::Stop() {
       timer_.cancel();
       sync_timer_.cancel();
       signals_.cancel();
+      reload_signals_.cancel();
       io_.stop();
     });
     thread_.join();

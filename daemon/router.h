@@ -161,8 +161,10 @@ class Router {
   absl::Status Init();
   // Whether Init failed because the engine refused a startup object of the configuration.
   bool startup_objects_refused() const { return startup_objects_refused_; }
-  // Starts the engine thread; SIGTERM and SIGINT call `on_signal` (once) on it.
-  void Start(std::function<void(int signal)> on_signal);
+  // Starts the engine thread; SIGTERM and SIGINT call `on_signal` (once) on it, SIGHUP calls
+  // `on_reload` (each time; none: SIGHUP is ignored).
+  void Start(std::function<void(int signal)> on_signal,
+             std::function<void()> on_reload = nullptr);
   // Ends every stream with OK and refuses new ones (UNAVAILABLE); in-flight unary calls still
   // complete. Any thread.
   void BeginShutdown();
@@ -230,6 +232,7 @@ class Router {
   void Drain();
   void Commit();
   void ArmTimer();
+  void WaitForReload();
   void Publish(size_t first_event);
   void TrackOffer(const Event& event);
   void RememberRequest(const RequestKey& key, SessionId session);
@@ -266,6 +269,8 @@ class Router {
   boost::asio::steady_timer timer_;
   boost::asio::steady_timer sync_timer_;
   boost::asio::signal_set signals_;
+  boost::asio::signal_set reload_signals_;  // SIGHUP; WaitForReload re-arms it
+  std::function<void()> on_reload_;
   std::thread thread_;
   std::atomic<int> open_streams_{0};
   std::atomic<int> in_flight_{0};

@@ -173,6 +173,9 @@ std::string MakePageToken(const PageRequest& page, const std::string& last_key) 
 ServerUnaryReactor* AdminServiceImpl::UpsertChannel(CallbackServerContext* ctx,
                                                     const v1::UpsertChannelRequest* request,
                                                     v1::UpsertChannelResponse* response) {
+  if (grpc::Status s = security_.Admit(*ctx, Rpc::kUpsertChannel, nullptr); !s.ok()) {
+    return Answer(ctx, s);
+  }
   if (!request->has_channel()) return Answer(ctx, Invalid("channel", "required"));
   absl::StatusOr<ChannelSpec> spec = ChannelFromProto(request->channel());
   if (!spec.ok()) return Answer(ctx, ToGrpcStatus(spec.status()));
@@ -194,6 +197,9 @@ ServerUnaryReactor* AdminServiceImpl::UpsertChannel(CallbackServerContext* ctx,
 ServerUnaryReactor* AdminServiceImpl::ListChannels(CallbackServerContext* ctx,
                                                    const v1::ListChannelsRequest* request,
                                                    v1::ListChannelsResponse* response) {
+  if (grpc::Status s = security_.Admit(*ctx, Rpc::kListChannels, nullptr); !s.ok()) {
+    return Answer(ctx, s);
+  }
   absl::StatusOr<PageRequest> page =
       ParsePageRequest(request->page_size(), request->page_token(),
                        FilterFingerprint(*request), router_.settings());
@@ -218,6 +224,9 @@ ServerUnaryReactor* AdminServiceImpl::ListChannels(CallbackServerContext* ctx,
 ServerUnaryReactor* AdminServiceImpl::UpsertQueue(CallbackServerContext* ctx,
                                                   const v1::UpsertQueueRequest* request,
                                                   v1::UpsertQueueResponse* response) {
+  if (grpc::Status s = security_.Admit(*ctx, Rpc::kUpsertQueue, nullptr); !s.ok()) {
+    return Answer(ctx, s);
+  }
   if (!request->has_queue()) return Answer(ctx, Invalid("queue", "required"));
   absl::StatusOr<QueueConfig> config = QueueFromProto(request->queue());
   if (!config.ok()) return Answer(ctx, ToGrpcStatus(config.status()));
@@ -236,6 +245,9 @@ ServerUnaryReactor* AdminServiceImpl::UpsertQueue(CallbackServerContext* ctx,
 ServerUnaryReactor* AdminServiceImpl::DeleteQueue(CallbackServerContext* ctx,
                                                   const v1::DeleteQueueRequest* request,
                                                   v1::DeleteQueueResponse*) {
+  if (grpc::Status s = security_.Admit(*ctx, Rpc::kDeleteQueue, nullptr); !s.ok()) {
+    return Answer(ctx, s);
+  }
   if (grpc::Status s = Required("queue_id", request->queue_id()); !s.ok()) return Answer(ctx, s);
   return OnEngine(ctx, router_, [this, request] {
     absl::Status s = ToApiFieldPath(
@@ -248,6 +260,9 @@ ServerUnaryReactor* AdminServiceImpl::DeleteQueue(CallbackServerContext* ctx,
 ServerUnaryReactor* AdminServiceImpl::GetQueue(CallbackServerContext* ctx,
                                                const v1::GetQueueRequest* request,
                                                v1::GetQueueResponse* response) {
+  if (grpc::Status s = security_.Admit(*ctx, Rpc::kGetQueue, nullptr); !s.ok()) {
+    return Answer(ctx, s);
+  }
   if (grpc::Status s = Required("queue_id", request->queue_id()); !s.ok()) return Answer(ctx, s);
   return OnEngine(ctx, router_, [this, request, response] {
     std::optional<QueueInfo> info = router_.engine().GetQueue(QueueId(request->queue_id()));
@@ -262,6 +277,9 @@ ServerUnaryReactor* AdminServiceImpl::GetQueue(CallbackServerContext* ctx,
 ServerUnaryReactor* AdminServiceImpl::ListQueues(CallbackServerContext* ctx,
                                                  const v1::ListQueuesRequest* request,
                                                  v1::ListQueuesResponse* response) {
+  if (grpc::Status s = security_.Admit(*ctx, Rpc::kListQueues, nullptr); !s.ok()) {
+    return Answer(ctx, s);
+  }
   absl::StatusOr<PageRequest> page =
       ParsePageRequest(request->page_size(), request->page_token(),
                        FilterFingerprint(*request), router_.settings());
@@ -286,6 +304,9 @@ ServerUnaryReactor* AdminServiceImpl::ListQueues(CallbackServerContext* ctx,
 ServerUnaryReactor* AdminServiceImpl::UpsertAgent(CallbackServerContext* ctx,
                                                   const v1::UpsertAgentRequest* request,
                                                   v1::UpsertAgentResponse* response) {
+  if (grpc::Status s = security_.Admit(*ctx, Rpc::kUpsertAgent, nullptr); !s.ok()) {
+    return Answer(ctx, s);
+  }
   if (!request->has_agent()) return Answer(ctx, Invalid("agent", "required"));
   absl::StatusOr<EngineerConfig> config = AgentFromProto(request->agent());
   if (!config.ok()) return Answer(ctx, ToGrpcStatus(config.status()));
@@ -305,6 +326,9 @@ ServerUnaryReactor* AdminServiceImpl::UpsertAgent(CallbackServerContext* ctx,
 ServerUnaryReactor* AdminServiceImpl::DeleteAgent(CallbackServerContext* ctx,
                                                   const v1::DeleteAgentRequest* request,
                                                   v1::DeleteAgentResponse*) {
+  if (grpc::Status s = security_.Admit(*ctx, Rpc::kDeleteAgent, nullptr); !s.ok()) {
+    return Answer(ctx, s);
+  }
   if (grpc::Status s = Required("agent_id", request->agent_id()); !s.ok()) return Answer(ctx, s);
   return OnEngine(ctx, router_, [this, request] {
     absl::Status s = ToApiFieldPath(
@@ -318,6 +342,9 @@ ServerUnaryReactor* AdminServiceImpl::DeleteAgent(CallbackServerContext* ctx,
 ServerUnaryReactor* AdminServiceImpl::GetAgent(CallbackServerContext* ctx,
                                                const v1::GetAgentRequest* request,
                                                v1::GetAgentResponse* response) {
+  if (grpc::Status s = security_.Admit(*ctx, Rpc::kGetAgent, {"agent_id", request->agent_id()}, nullptr); !s.ok()) {
+    return Answer(ctx, s);
+  }
   if (grpc::Status s = Required("agent_id", request->agent_id()); !s.ok()) return Answer(ctx, s);
   return OnEngine(ctx, router_, [this, request, response] {
     std::optional<EngineerInfo> info =
@@ -333,6 +360,9 @@ ServerUnaryReactor* AdminServiceImpl::GetAgent(CallbackServerContext* ctx,
 ServerUnaryReactor* AdminServiceImpl::ListAgents(CallbackServerContext* ctx,
                                                  const v1::ListAgentsRequest* request,
                                                  v1::ListAgentsResponse* response) {
+  if (grpc::Status s = security_.Admit(*ctx, Rpc::kListAgents, nullptr); !s.ok()) {
+    return Answer(ctx, s);
+  }
   absl::StatusOr<PageRequest> page =
       ParsePageRequest(request->page_size(), request->page_token(),
                        FilterFingerprint(*request), router_.settings());
@@ -375,6 +405,9 @@ ServerUnaryReactor* AdminServiceImpl::ListAgents(CallbackServerContext* ctx,
 ServerUnaryReactor* AdminServiceImpl::GetQueueStats(CallbackServerContext* ctx,
                                                     const v1::GetQueueStatsRequest* request,
                                                     v1::GetQueueStatsResponse* response) {
+  if (grpc::Status s = security_.Admit(*ctx, Rpc::kGetQueueStats, nullptr); !s.ok()) {
+    return Answer(ctx, s);
+  }
   if (grpc::Status s = Required("queue_id", request->queue_id()); !s.ok()) return Answer(ctx, s);
   absl::StatusOr<absl::Duration> window =
       StatsWindow(&request->window(), request->has_window(), router_.settings());
@@ -391,6 +424,9 @@ ServerUnaryReactor* AdminServiceImpl::GetQueueStats(CallbackServerContext* ctx,
 ServerUnaryReactor* AdminServiceImpl::GetAgentStats(CallbackServerContext* ctx,
                                                     const v1::GetAgentStatsRequest* request,
                                                     v1::GetAgentStatsResponse* response) {
+  if (grpc::Status s = security_.Admit(*ctx, Rpc::kGetAgentStats, {"agent_id", request->agent_id()}, nullptr); !s.ok()) {
+    return Answer(ctx, s);
+  }
   if (grpc::Status s = Required("agent_id", request->agent_id()); !s.ok()) return Answer(ctx, s);
   absl::StatusOr<absl::Duration> window =
       StatsWindow(&request->window(), request->has_window(), router_.settings());
@@ -410,6 +446,9 @@ ServerUnaryReactor* AdminServiceImpl::GetAgentStats(CallbackServerContext* ctx,
 ServerUnaryReactor* SessionServiceImpl::CreateSession(CallbackServerContext* ctx,
                                                       const v1::CreateSessionRequest* request,
                                                       v1::CreateSessionResponse* response) {
+  if (grpc::Status s = security_.Admit(*ctx, Rpc::kCreateSession, nullptr); !s.ok()) {
+    return Answer(ctx, s);
+  }
   absl::StatusOr<omniroute::CreateSession> command = CreateSessionFromProto(*request);
   if (!command.ok()) return Answer(ctx, ToGrpcStatus(command.status()));
   const uint64_t fingerprint = MessageFingerprint(*request);
@@ -440,6 +479,9 @@ ServerUnaryReactor* SessionServiceImpl::CreateSession(CallbackServerContext* ctx
 ServerUnaryReactor* SessionServiceImpl::GetSession(CallbackServerContext* ctx,
                                                    const v1::GetSessionRequest* request,
                                                    v1::GetSessionResponse* response) {
+  if (grpc::Status s = security_.Admit(*ctx, Rpc::kGetSession, nullptr); !s.ok()) {
+    return Answer(ctx, s);
+  }
   absl::StatusOr<SessionId> id = ParseSessionId("session_id", request->session_id());
   if (!id.ok()) return Answer(ctx, ToGrpcStatus(id.status()));
   return OnEngine(ctx, router_, [this, response, id = *id] {
@@ -453,6 +495,9 @@ ServerUnaryReactor* SessionServiceImpl::GetSession(CallbackServerContext* ctx,
 ServerUnaryReactor* SessionServiceImpl::ListSessions(CallbackServerContext* ctx,
                                                      const v1::ListSessionsRequest* request,
                                                      v1::ListSessionsResponse* response) {
+  if (grpc::Status s = security_.Admit(*ctx, Rpc::kListSessions, nullptr); !s.ok()) {
+    return Answer(ctx, s);
+  }
   absl::StatusOr<PageRequest> page =
       ParsePageRequest(request->page_size(), request->page_token(),
                        FilterFingerprint(*request), router_.settings());
@@ -502,6 +547,9 @@ ServerUnaryReactor* SessionServiceImpl::ListSessions(CallbackServerContext* ctx,
 ServerUnaryReactor* SessionServiceImpl::CancelSession(CallbackServerContext* ctx,
                                                       const v1::CancelSessionRequest* request,
                                                       v1::CancelSessionResponse* response) {
+  if (grpc::Status s = security_.Admit(*ctx, Rpc::kCancelSession, nullptr); !s.ok()) {
+    return Answer(ctx, s);
+  }
   absl::StatusOr<omniroute::CancelSession> command = CancelSessionFromProto(*request);
   if (!command.ok()) return Answer(ctx, ToGrpcStatus(command.status()));
   return OnEngine(ctx, router_, [this, response, command = *std::move(command)] {
@@ -514,6 +562,9 @@ ServerUnaryReactor* SessionServiceImpl::CancelSession(CallbackServerContext* ctx
 ServerUnaryReactor* SessionServiceImpl::EscalateSession(CallbackServerContext* ctx,
                                                         const v1::EscalateSessionRequest* request,
                                                         v1::EscalateSessionResponse* response) {
+  if (grpc::Status s = security_.Admit(*ctx, Rpc::kEscalateSession, nullptr); !s.ok()) {
+    return Answer(ctx, s);
+  }
   absl::StatusOr<omniroute::EscalateSession> command = EscalateSessionFromProto(*request);
   if (!command.ok()) return Answer(ctx, ToGrpcStatus(command.status()));
   return OnEngine(ctx, router_, [this, response, command = *std::move(command)] {
@@ -526,6 +577,9 @@ ServerUnaryReactor* SessionServiceImpl::EscalateSession(CallbackServerContext* c
 ServerUnaryReactor* SessionServiceImpl::TransferSession(CallbackServerContext* ctx,
                                                         const v1::TransferSessionRequest* request,
                                                         v1::TransferSessionResponse* response) {
+  if (grpc::Status s = security_.Admit(*ctx, Rpc::kTransferSession, {"from_agent_id", request->from_agent_id()}, nullptr); !s.ok()) {
+    return Answer(ctx, s);
+  }
   absl::StatusOr<omniroute::TransferSession> command = TransferSessionFromProto(*request);
   if (!command.ok()) return Answer(ctx, ToGrpcStatus(command.status()));
   return OnEngine(ctx, router_, [this, request, response, command = *std::move(command)] {
@@ -553,6 +607,9 @@ ServerUnaryReactor* SessionServiceImpl::TransferSession(CallbackServerContext* c
 ServerUnaryReactor* SessionServiceImpl::CompleteSession(CallbackServerContext* ctx,
                                                         const v1::CompleteSessionRequest* request,
                                                         v1::CompleteSessionResponse* response) {
+  if (grpc::Status s = security_.Admit(*ctx, Rpc::kCompleteSession, {"agent_id", request->agent_id()}, nullptr); !s.ok()) {
+    return Answer(ctx, s);
+  }
   absl::StatusOr<omniroute::CompleteSession> command = CompleteSessionFromProto(*request);
   if (!command.ok()) return Answer(ctx, ToGrpcStatus(command.status()));
   return OnEngine(ctx, router_, [this, response, command = *std::move(command)] {
@@ -565,6 +622,9 @@ ServerUnaryReactor* SessionServiceImpl::CompleteSession(CallbackServerContext* c
 ServerUnaryReactor* SessionServiceImpl::RequestCallback(CallbackServerContext* ctx,
                                                         const v1::RequestCallbackRequest* request,
                                                         v1::RequestCallbackResponse* response) {
+  if (grpc::Status s = security_.Admit(*ctx, Rpc::kRequestCallback, nullptr); !s.ok()) {
+    return Answer(ctx, s);
+  }
   absl::StatusOr<omniroute::RequestCallback> command = RequestCallbackFromProto(*request);
   if (!command.ok()) return Answer(ctx, ToGrpcStatus(command.status()));
   return OnEngine(ctx, router_, [this, response, command = *std::move(command)] {
@@ -577,6 +637,9 @@ ServerUnaryReactor* SessionServiceImpl::RequestCallback(CallbackServerContext* c
 ServerUnaryReactor* SessionServiceImpl::GetSessionHistory(
     CallbackServerContext* ctx, const v1::GetSessionHistoryRequest* request,
     v1::GetSessionHistoryResponse* response) {
+  if (grpc::Status s = security_.Admit(*ctx, Rpc::kGetSessionHistory, nullptr); !s.ok()) {
+    return Answer(ctx, s);
+  }
   absl::StatusOr<SessionId> id = ParseSessionId("session_id", request->session_id());
   if (!id.ok()) return Answer(ctx, ToGrpcStatus(id.status()));
   if (audit_ == nullptr || !audit_->enabled()) {
@@ -594,9 +657,16 @@ ServerUnaryReactor* SessionServiceImpl::GetSessionHistory(
 }
 
 grpc::ServerWriteReactor<v1::WatchSessionResponse>* SessionServiceImpl::WatchSession(
-    CallbackServerContext*, const v1::WatchSessionRequest* request) {
-  std::shared_ptr<WatchStream> stream = NewStream<v1::WatchSessionResponse>(router_);
+    CallbackServerContext* ctx, const v1::WatchSessionRequest* request) {
+  auto ticket = std::make_shared<StreamTicket>();
+  const grpc::Status admitted = security_.AdmitStream(*ctx, Rpc::kWatchSession, {}, ticket.get());
+  std::shared_ptr<WatchStream> stream =
+      NewStream<v1::WatchSessionResponse>(router_, [ticket] {});
   if (stream->ended()) return stream.get();
+  if (!admitted.ok()) {
+    stream->Close(admitted);
+    return stream.get();
+  }
   absl::StatusOr<SessionId> id = ParseSessionId("session_id", request->session_id());
   if (!id.ok()) {
     stream->Close(ToGrpcStatus(id.status()));
@@ -617,6 +687,9 @@ grpc::ServerWriteReactor<v1::WatchSessionResponse>* SessionServiceImpl::WatchSes
 ServerUnaryReactor* AgentServiceImpl::SetPresence(CallbackServerContext* ctx,
                                                   const v1::SetPresenceRequest* request,
                                                   v1::SetPresenceResponse* response) {
+  if (grpc::Status s = security_.Admit(*ctx, Rpc::kSetPresence, {"agent_id", request->agent_id()}, nullptr); !s.ok()) {
+    return Answer(ctx, s);
+  }
   absl::StatusOr<omniroute::SetPresence> command = SetPresenceFromProto(*request);
   if (!command.ok()) return Answer(ctx, ToGrpcStatus(command.status()));
   return OnEngine(ctx, router_, [this, response, command = *std::move(command)] {
@@ -630,19 +703,27 @@ ServerUnaryReactor* AgentServiceImpl::SetPresence(CallbackServerContext* ctx,
 }
 
 grpc::ServerWriteReactor<v1::StreamOffersResponse>* AgentServiceImpl::StreamOffers(
-    CallbackServerContext*, const v1::StreamOffersRequest* request) {
+    CallbackServerContext* ctx, const v1::StreamOffersRequest* request) {
   const EngineerId agent(request->agent_id());
-  const bool offline_on_disconnect = request->offline_on_disconnect();
+  auto ticket = std::make_shared<StreamTicket>();
+  const grpc::Status admitted = security_.AdmitStream(
+      *ctx, Rpc::kStreamOffers, {"agent_id", request->agent_id()}, ticket.get());
+  // A refused stream never sets the agent offline.
+  const bool offline_on_disconnect = admitted.ok() && request->offline_on_disconnect();
   Router& router = router_;
-  std::function<void()> on_done;
+  std::function<void()> on_done = [ticket] {};
   if (offline_on_disconnect) {
-    on_done = [&router, agent] {
+    on_done = [&router, agent, ticket] {
       router.Submit([&router, agent] { router.OfferStreamGone(agent); });
     };
   }
   std::shared_ptr<OfferStream> stream =
       NewStream<v1::StreamOffersResponse>(router_, std::move(on_done));
   if (stream->ended()) return stream.get();
+  if (!admitted.ok()) {
+    stream->Close(admitted);
+    return stream.get();
+  }
   if (request->agent_id().empty()) {
     stream->Close(Invalid("agent_id", "required"));
     return stream.get();
@@ -659,6 +740,9 @@ grpc::ServerWriteReactor<v1::StreamOffersResponse>* AgentServiceImpl::StreamOffe
 ServerUnaryReactor* AgentServiceImpl::AcceptOffer(CallbackServerContext* ctx,
                                                   const v1::AcceptOfferRequest* request,
                                                   v1::AcceptOfferResponse* response) {
+  if (grpc::Status s = security_.Admit(*ctx, Rpc::kAcceptOffer, {"agent_id", request->agent_id()}, nullptr); !s.ok()) {
+    return Answer(ctx, s);
+  }
   absl::StatusOr<omniroute::AcceptOffer> command = AcceptOfferFromProto(*request);
   if (!command.ok()) return Answer(ctx, ToGrpcStatus(command.status()));
   return OnEngine(ctx, router_, [this, request, response, command = *std::move(command)] {
@@ -676,6 +760,9 @@ ServerUnaryReactor* AgentServiceImpl::AcceptOffer(CallbackServerContext* ctx,
 ServerUnaryReactor* AgentServiceImpl::RejectOffer(CallbackServerContext* ctx,
                                                   const v1::RejectOfferRequest* request,
                                                   v1::RejectOfferResponse*) {
+  if (grpc::Status s = security_.Admit(*ctx, Rpc::kRejectOffer, {"agent_id", request->agent_id()}, nullptr); !s.ok()) {
+    return Answer(ctx, s);
+  }
   absl::StatusOr<omniroute::RejectOffer> command = RejectOfferFromProto(*request);
   if (!command.ok()) return Answer(ctx, ToGrpcStatus(command.status()));
   return OnEngine(ctx, router_, [this, request, command = *std::move(command)] {
@@ -692,6 +779,9 @@ ServerUnaryReactor* AgentServiceImpl::RejectOffer(CallbackServerContext* ctx,
 ServerUnaryReactor* AgentServiceImpl::ClaimOffer(CallbackServerContext* ctx,
                                                  const v1::ClaimOfferRequest* request,
                                                  v1::ClaimOfferResponse* response) {
+  if (grpc::Status s = security_.Admit(*ctx, Rpc::kClaimOffer, {"agent_id", request->agent_id()}, nullptr); !s.ok()) {
+    return Answer(ctx, s);
+  }
   absl::StatusOr<omniroute::ClaimOffer> command = ClaimOfferFromProto(*request);
   if (!command.ok()) return Answer(ctx, ToGrpcStatus(command.status()));
   return OnEngine(ctx, router_, [this, request, response, command = *std::move(command)] {
@@ -709,6 +799,9 @@ ServerUnaryReactor* AgentServiceImpl::ClaimOffer(CallbackServerContext* ctx,
 ServerUnaryReactor* AgentServiceImpl::EndWrapUp(CallbackServerContext* ctx,
                                                 const v1::EndWrapUpRequest* request,
                                                 v1::EndWrapUpResponse* response) {
+  if (grpc::Status s = security_.Admit(*ctx, Rpc::kEndWrapUp, {"agent_id", request->agent_id()}, nullptr); !s.ok()) {
+    return Answer(ctx, s);
+  }
   absl::StatusOr<omniroute::EndWrapUp> command = EndWrapUpFromProto(*request);
   if (!command.ok()) return Answer(ctx, ToGrpcStatus(command.status()));
   return OnEngine(ctx, router_, [this, response, command = *std::move(command)] {
@@ -722,9 +815,16 @@ ServerUnaryReactor* AgentServiceImpl::EndWrapUp(CallbackServerContext* ctx,
 // EventService
 
 grpc::ServerWriteReactor<v1::StreamEventsResponse>* EventServiceImpl::StreamEvents(
-    CallbackServerContext*, const v1::StreamEventsRequest* request) {
-  std::shared_ptr<EventStream> stream = NewStream<v1::StreamEventsResponse>(router_);
+    CallbackServerContext* ctx, const v1::StreamEventsRequest* request) {
+  auto ticket = std::make_shared<StreamTicket>();
+  const grpc::Status admitted = security_.AdmitStream(*ctx, Rpc::kStreamEvents, {}, ticket.get());
+  std::shared_ptr<EventStream> stream =
+      NewStream<v1::StreamEventsResponse>(router_, [ticket] {});
   if (stream->ended()) return stream.get();
+  if (!admitted.ok()) {
+    stream->Close(admitted);
+    return stream.get();
+  }
   EventFilter filter;
   for (const std::string& q : request->queue_ids()) filter.queues.insert(q);
   for (const std::string& a : request->agent_ids()) filter.agents.insert(a);

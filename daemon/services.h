@@ -16,6 +16,7 @@
 #include "daemon/audit.h"
 #include "daemon/customers.h"
 #include "daemon/router.h"
+#include "daemon/security.h"
 #include "google/protobuf/message.h"
 #include "grpcpp/grpcpp.h"
 #include "omniroute/v1/admin_service.grpc.pb.h"
@@ -41,7 +42,8 @@ std::string MakePageToken(const PageRequest& page, const std::string& last_key);
 
 class AdminServiceImpl final : public v1::AdminService::CallbackService {
  public:
-  explicit AdminServiceImpl(Router& router) : router_(router) {}
+  AdminServiceImpl(const Security& security, Router& router)
+      : security_(security), router_(router) {}
 
   grpc::ServerUnaryReactor* UpsertChannel(grpc::CallbackServerContext* ctx,
                                           const v1::UpsertChannelRequest* request,
@@ -81,6 +83,7 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
                                           v1::GetAgentStatsResponse* response) override;
 
  private:
+  const Security& security_;
   Router& router_;
 };
 
@@ -88,9 +91,9 @@ class SessionServiceImpl final : public v1::SessionService::CallbackService {
  public:
   // `customers` (may be null: no directory) resolves the customer of CreateSession; `audit`
   // (may be null: no audit) answers GetSessionHistory.
-  explicit SessionServiceImpl(Router& router, Customers* customers = nullptr,
-                              Audit* audit = nullptr)
-      : router_(router), customers_(customers), audit_(audit) {}
+  SessionServiceImpl(const Security& security, Router& router, Customers* customers = nullptr,
+                     Audit* audit = nullptr)
+      : security_(security), router_(router), customers_(customers), audit_(audit) {}
 
   grpc::ServerUnaryReactor* CreateSession(grpc::CallbackServerContext* ctx,
                                           const v1::CreateSessionRequest* request,
@@ -124,6 +127,7 @@ class SessionServiceImpl final : public v1::SessionService::CallbackService {
                                               v1::GetSessionHistoryResponse* response) override;
 
  private:
+  const Security& security_;
   Router& router_;
   Customers* customers_;
   Audit* audit_;
@@ -131,7 +135,8 @@ class SessionServiceImpl final : public v1::SessionService::CallbackService {
 
 class AgentServiceImpl final : public v1::AgentService::CallbackService {
  public:
-  explicit AgentServiceImpl(Router& router) : router_(router) {}
+  AgentServiceImpl(const Security& security, Router& router)
+      : security_(security), router_(router) {}
 
   grpc::ServerUnaryReactor* SetPresence(grpc::CallbackServerContext* ctx,
                                         const v1::SetPresenceRequest* request,
@@ -152,17 +157,20 @@ class AgentServiceImpl final : public v1::AgentService::CallbackService {
                                       v1::EndWrapUpResponse* response) override;
 
  private:
+  const Security& security_;
   Router& router_;
 };
 
 class EventServiceImpl final : public v1::EventService::CallbackService {
  public:
-  explicit EventServiceImpl(Router& router) : router_(router) {}
+  EventServiceImpl(const Security& security, Router& router)
+      : security_(security), router_(router) {}
 
   grpc::ServerWriteReactor<v1::StreamEventsResponse>* StreamEvents(
       grpc::CallbackServerContext* ctx, const v1::StreamEventsRequest* request) override;
 
  private:
+  const Security& security_;
   Router& router_;
 };
 

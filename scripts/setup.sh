@@ -9,6 +9,7 @@ PACKAGES=(
   libboost-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   librocksdb-dev
+  libssl-dev openssl  # TLS (PEM checks, token hashes); the security tests make their certificates
   python3-grpcio python3-protobuf
   chromium chromium-driver  # the wallboard's end-to-end test drives the page in Chromium
 )

@@ -27,7 +27,7 @@ struct CliRun {
 
 CliRun Cli(std::vector<std::string> args) {
   std::ostringstream out, err;
-  const int code = RunCli(args, "", /*out_is_tty=*/false, out, err);
+  const int code = RunCli(args, CliEnvironment(), /*out_is_tty=*/false, out, err);
   return {code, out.str(), err.str()};
 }
 

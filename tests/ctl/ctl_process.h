@@ -9,7 +9,8 @@
 //   tail.Signal(SIGINT);
 //   CtlResult end = tail.Wait();
 //
-// $OMNIROUTE_ADDRESS is removed from the child's environment unless the test gives it. A
+// $OMNIROUTE_ADDRESS (and the token and TLS variables) are removed from the child's
+// environment unless the test gives them. A
 // process still running after its time limit is killed and reported with exit code -1.
 
 #ifndef OMNIROUTE_TESTS_CTL_CTL_PROCESS_H_
@@ -61,13 +62,20 @@ class CtlProcess {
   // written to its standard input (then closed).
   explicit CtlProcess(const std::vector<std::string>& args,
                       std::optional<std::string> env_address = std::nullopt,
-                      const std::string& stdin_text = "") {
+                      const std::string& stdin_text = "",
+                      const std::vector<std::string>& extra_env = {}) {
     for (const std::string& a : args) command_ += (command_.empty() ? "" : " ") + a;
     std::vector<std::string> env;
     for (char** e = environ; *e != nullptr; ++e) {
-      if (std::strncmp(*e, "OMNIROUTE_ADDRESS=", 18) != 0) env.emplace_back(*e);
+      bool drop = false;
+      for (const char* name : {"OMNIROUTE_ADDRESS=", "OMNIROUTE_TOKEN=", "OMNIROUTE_TOKEN_FILE=",
+                               "OMNIROUTE_CA=", "OMNIROUTE_CERT=", "OMNIROUTE_KEY="}) {
+        drop = drop || std::strncmp(*e, name, std::strlen(name)) == 0;
+      }
+      if (!drop) env.emplace_back(*e);
     }
     if (env_address.has_value()) env.push_back("OMNIROUTE_ADDRESS=" + *env_address);
+    env.insert(env.end(), extra_env.begin(), extra_env.end());
     std::vector<char*> envp;
     for (std::string& e : env) envp.push_back(e.data());
     envp.push_back(nullptr);

@@ -221,6 +221,7 @@ TEST(ResolveConfigTest, SetValuesAreKept) {
     }
     engine { missed_offers_limit: 0 session_retention { seconds: 0 } }
     stats { default_window { nanos: 1000 } max_window { seconds: 604800 } }
+    security { allow_insecure: true }
   )");
   ASSERT_TRUE(s.ok()) << s.status();
   EXPECT_EQ(s->listen_address, "[::]:7500");
@@ -681,6 +682,7 @@ TEST(LoadSettingsTest, FlagsOverrideTheFile) {
     log_level: LOG_LEVEL_ERROR
     limits { max_open_streams: 7 }
     queues { id: "only" }
+    security { allow_insecure: true }
   )");
   absl::StatusOr<CommandLine> c = Parse({"--config", path.c_str()});
   ASSERT_TRUE(c.ok()) << c.status();
