@@ -180,8 +180,7 @@ absl::StatusOr<Principal*> Security::Authenticate(absl::string_view authorizatio
     auto it = by_token_.find(Prefix64(digest));
     // The hash found the candidate; the whole digests are compared in constant time.
     if (it == by_token_.end() ||
-        CRYPTO_memcmp(digest.data(), it->second->spec().token_sha256.data(), digest.size()) !=
-            0) {
+        CRYPTO_memcmp(digest.data(), it->second->spec().token_sha256.data(), digest.size()) != 0) {
       return absl::UnauthenticatedError("invalid credentials");
     }
     return it->second;
@@ -220,11 +219,11 @@ absl::StatusOr<Principal*> Security::AuthenticateGrpc(
 
 grpc::Status Security::Authorize(Principal& caller, uint32_t required) const {
   if ((caller.roles() & (required | kAdmin)) != 0) return grpc::Status::OK;
-  return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
-                      absl::StrCat("permission denied: client \"", caller.name(),
-                                   "\" (roles: ", RoleNames(caller.roles()),
-                                   ") may not do this; it takes one of: ",
-                                   RoleNames(required | kAdmin)));
+  return grpc::Status(
+      grpc::StatusCode::PERMISSION_DENIED,
+      absl::StrCat("permission denied: client \"", caller.name(),
+                   "\" (roles: ", RoleNames(caller.roles()),
+                   ") may not do this; it takes one of: ", RoleNames(required | kAdmin)));
 }
 
 grpc::Status Security::Check(const grpc::CallbackServerContext& ctx, Rpc rpc, AgentField agent,
@@ -245,8 +244,8 @@ grpc::Status Security::Check(const grpc::CallbackServerContext& ctx, Rpc rpc, Ag
   const std::string method = std::string(absl::string_view(rule.method).substr(1));
   if ((p.roles() & (rule.roles | kAdmin)) == 0) {
     return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
-                        absl::StrCat("permission denied: client \"", p.name(), "\" (roles: ",
-                                     RoleNames(p.roles()), ") may not call ", method,
+                        absl::StrCat("permission denied: client \"", p.name(),
+                                     "\" (roles: ", RoleNames(p.roles()), ") may not call ", method,
                                      "; it takes one of: ", RoleNames(rule.roles | kAdmin)));
   }
   // Allowed only as a desktop: for its own engineer alone.
@@ -254,8 +253,8 @@ grpc::Status Security::Check(const grpc::CallbackServerContext& ctx, Rpc rpc, Ag
   if (rule.desktop_own_agent && (p.roles() & (others | kAdmin)) == 0 &&
       agent.value != p.agent_id()) {
     return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
-                        absl::StrCat(agent.field, ": client \"", p.name(),
-                                     "\" acts for agent \"", p.agent_id(), "\" only"));
+                        absl::StrCat(agent.field, ": client \"", p.name(), "\" acts for agent \"",
+                                     p.agent_id(), "\" only"));
   }
   *caller = &p;
   return grpc::Status::OK;
@@ -375,13 +374,13 @@ absl::StatusOr<TlsMaterial> LoadTlsMaterial(const TlsFiles& files, absl::string_
     std::unique_ptr<EVP_PKEY, KeyFree> pkey(
         bio == nullptr ? nullptr : PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
     if (pkey == nullptr) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          key_field, ": ", files.key_file, " holds no unencrypted PEM private key"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(key_field, ": ", files.key_file, " holds no unencrypted PEM private key"));
     }
     if (X509_check_private_key(certs.front().get(), pkey.get()) != 1) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(key_field, ": ", files.key_file, " is not the key of the certificate in ",
-                       files.cert_file));
+      return absl::InvalidArgumentError(absl::StrCat(key_field, ": ", files.key_file,
+                                                     " is not the key of the certificate in ",
+                                                     files.cert_file));
     }
   }
   if (files.mutual()) {
@@ -427,8 +426,7 @@ int MemoryFile(const std::string& data) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<GrpcTls>> GrpcTls::Create(const TlsFiles& files,
-                                                         std::string field) {
+absl::StatusOr<std::unique_ptr<GrpcTls>> GrpcTls::Create(const TlsFiles& files, std::string field) {
   std::unique_ptr<GrpcTls> tls(new GrpcTls(files, std::move(field)));
   absl::StatusOr<TlsMaterial> material = LoadTlsMaterial(files, tls->field_);
   if (!material.ok()) return material.status();

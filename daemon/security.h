@@ -39,18 +39,49 @@ namespace omniroute::daemon {
 // roles that may call it; a test checks the table against the service descriptors.
 enum class Rpc : uint8_t {
   // AdminService
-  kUpsertChannel, kListChannels, kUpsertQueue, kDeleteQueue, kGetQueue, kListQueues,
-  kUpsertAgent, kDeleteAgent, kGetAgent, kListAgents, kGetQueueStats, kGetAgentStats,
+  kUpsertChannel,
+  kListChannels,
+  kUpsertQueue,
+  kDeleteQueue,
+  kGetQueue,
+  kListQueues,
+  kUpsertAgent,
+  kDeleteAgent,
+  kGetAgent,
+  kListAgents,
+  kGetQueueStats,
+  kGetAgentStats,
   // SessionService
-  kCreateSession, kGetSession, kListSessions, kCancelSession, kEscalateSession,
-  kTransferSession, kCompleteSession, kRequestCallback, kWatchSession, kGetSessionHistory,
+  kCreateSession,
+  kGetSession,
+  kListSessions,
+  kCancelSession,
+  kEscalateSession,
+  kTransferSession,
+  kCompleteSession,
+  kRequestCallback,
+  kWatchSession,
+  kGetSessionHistory,
   // AgentService
-  kSetPresence, kStreamOffers, kAcceptOffer, kRejectOffer, kClaimOffer, kEndWrapUp,
+  kSetPresence,
+  kStreamOffers,
+  kAcceptOffer,
+  kRejectOffer,
+  kClaimOffer,
+  kEndWrapUp,
   // EventService
   kStreamEvents,
   // CustomerService
-  kResolveCustomer, kGetCustomer, kUpdateCustomer, kLinkHandle, kUnlinkHandle,
-  kMergeCustomers, kListInteractions, kRateSession, kGetAgentRating, kListAgentsForCustomer,
+  kResolveCustomer,
+  kGetCustomer,
+  kUpdateCustomer,
+  kLinkHandle,
+  kUnlinkHandle,
+  kMergeCustomers,
+  kListInteractions,
+  kRateSession,
+  kGetAgentRating,
+  kListAgentsForCustomer,
   // DeviceService
   kReportDeviceAlert,
   kCount,
@@ -201,8 +232,7 @@ absl::StatusOr<TlsMaterial> LoadTlsMaterial(const TlsFiles& files, absl::string_
 // their streams go on with the session they negotiated.
 class GrpcTls {
  public:
-  static absl::StatusOr<std::unique_ptr<GrpcTls>> Create(const TlsFiles& files,
-                                                         std::string field);
+  static absl::StatusOr<std::unique_ptr<GrpcTls>> Create(const TlsFiles& files, std::string field);
   ~GrpcTls();
   GrpcTls(const GrpcTls&) = delete;
   GrpcTls& operator=(const GrpcTls&) = delete;

@@ -48,12 +48,12 @@ class CtlSecurityTest : public ::testing::Test {
         "queues { id: \"repair\" }\n"
         "agents { id: \"a1\" queue_ids: \"repair\" }\n"
         "security {\n"
-        "  grpc_tls { cert_file: \"" + pki_.Path("server.pem") + "\" key_file: \"" +
-        pki_.Path("server.key") + "\" client_ca_file: \"" + pki_.Path("ca.pem") + "\" }\n" +
+        "  grpc_tls { cert_file: \"" +
+        pki_.Path("server.pem") + "\" key_file: \"" + pki_.Path("server.key") +
+        "\" client_ca_file: \"" + pki_.Path("ca.pem") + "\" }\n" +
         "  clients { name: \"adm\" token_sha256: \"" + Sha256Hex(kAdminToken) +
-        "\" roles: ROLE_ADMIN }\n" +
-        "  clients { name: \"sup\" token_sha256: \"" + Sha256Hex(kSupervisorToken) +
-        "\" roles: ROLE_SUPERVISOR }\n" +
+        "\" roles: ROLE_ADMIN }\n" + "  clients { name: \"sup\" token_sha256: \"" +
+        Sha256Hex(kSupervisorToken) + "\" roles: ROLE_SUPERVISOR }\n" +
         "  clients { name: \"op\" certificate_name: \"operator.example\" roles: ROLE_ADMIN }\n"
         "}\n";
     ASSERT_NO_FATAL_FAILURE(d_.Start(config));
@@ -87,9 +87,9 @@ TEST_F(CtlSecurityTest, TlsAndATokenFromAFileOrTheEnvironment) {
 }
 
 TEST_F(CtlSecurityTest, AClientCertificateAuthenticatesWithoutAToken) {
-  CtlResult r = Ctl({"--ca", pki_.Path("ca.pem"), "--cert", pki_.Path("operator.pem"), "--key",
-                     pki_.Path("operator.key"), "--server-name", "localhost", "presence",
-                     "a1", "available"});
+  CtlResult r =
+      Ctl({"--ca", pki_.Path("ca.pem"), "--cert", pki_.Path("operator.pem"), "--key",
+           pki_.Path("operator.key"), "--server-name", "localhost", "presence", "a1", "available"});
   EXPECT_EQ(r.exit_code, ctl::kExitOk) << r.err;
   r = Ctl({"--ca", pki_.Path("ca.pem"), "--server-name", "localhost", "--token-file",
            pki_.Path("admin.token"), "agents", "get", "a1"});

@@ -66,8 +66,7 @@ std::string Clients(const std::string& extra = "") {
 
 // A unary call with a bearer token (none when empty).
 template <class Stub, class Req, class Resp>
-grpc::Status Call(Stub& stub,
-                  grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
+grpc::Status Call(Stub& stub, grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
                   const Req& request, const std::string& token, Resp* response = nullptr) {
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + kWait);
@@ -128,9 +127,9 @@ TEST(Security, TokensMapToRolesAndEachRpcChecksThem) {
   EXPECT_THAT(Call(admin, &Admin::UpsertQueue, uq, kGatewayToken),
               StatusIs(grpc::StatusCode::PERMISSION_DENIED,
                        HasSubstr("may not call omniroute.v1.AdminService/UpsertQueue")));
-  EXPECT_THAT(Call(agents, &Agents::SetPresence, Presence("a1", v1::PRESENCE_AVAILABLE),
-                   kGatewayToken),
-              StatusIs(grpc::StatusCode::PERMISSION_DENIED));
+  EXPECT_THAT(
+      Call(agents, &Agents::SetPresence, Presence("a1", v1::PRESENCE_AVAILABLE), kGatewayToken),
+      StatusIs(grpc::StatusCode::PERMISSION_DENIED));
   {
     Stream<v1::StreamEventsResponse> events([&](grpc::ClientContext* c) {
       c->AddMetadata("authorization", "Bearer " + kGatewayToken);
@@ -149,13 +148,13 @@ TEST(Security, TokensMapToRolesAndEachRpcChecksThem) {
     return d.agents().StreamOffers(c, own);
   });
   ASSERT_TRUE(offers.Next().has_value());  // its snapshot: the stream is up
-  EXPECT_THAT(Call(agents, &Agents::SetPresence, Presence("a1", v1::PRESENCE_AVAILABLE),
-                   kDeskToken),
-              IsOk());
-  EXPECT_THAT(Call(agents, &Agents::SetPresence, Presence("a2", v1::PRESENCE_AVAILABLE),
-                   kDeskToken),
-              StatusIs(grpc::StatusCode::PERMISSION_DENIED,
-                       "agent_id: client \"desk-a1\" acts for agent \"a1\" only"));
+  EXPECT_THAT(
+      Call(agents, &Agents::SetPresence, Presence("a1", v1::PRESENCE_AVAILABLE), kDeskToken),
+      IsOk());
+  EXPECT_THAT(
+      Call(agents, &Agents::SetPresence, Presence("a2", v1::PRESENCE_AVAILABLE), kDeskToken),
+      StatusIs(grpc::StatusCode::PERMISSION_DENIED,
+               "agent_id: client \"desk-a1\" acts for agent \"a1\" only"));
   EXPECT_THAT(Call(sessions, &Sessions::CreateSession, NewSession("r2"), kDeskToken),
               StatusIs(grpc::StatusCode::PERMISSION_DENIED));
   {
@@ -194,9 +193,9 @@ TEST(Security, TokensMapToRolesAndEachRpcChecksThem) {
   EXPECT_THAT(Call(sessions, &Sessions::CompleteSession, complete, kDeskToken), IsOk());
 
   // The supervisor reads and changes presence, but does not configure.
-  EXPECT_THAT(Call(agents, &Agents::SetPresence, Presence("a2", v1::PRESENCE_AVAILABLE),
-                   kSupervisorToken),
-              IsOk());
+  EXPECT_THAT(
+      Call(agents, &Agents::SetPresence, Presence("a2", v1::PRESENCE_AVAILABLE), kSupervisorToken),
+      IsOk());
   v1::GetQueueStatsRequest stats;
   stats.set_queue_id("repair");
   EXPECT_THAT(Call(admin, &Admin::GetQueueStats, stats, kSupervisorToken), IsOk());
@@ -219,10 +218,11 @@ TEST(Security, TokensMapToRolesAndEachRpcChecksThem) {
 
 TEST(Security, RateLimitsAndStreamsArePerClient) {
   Daemon d;
-  ASSERT_NO_FATAL_FAILURE(d.Start(Objects() + Clients(R"pb(
-    rate_limits { role: ROLE_GATEWAY requests_per_second: 0.01 burst: 3 }
-    max_streams_per_client: 2
-  )pb")));
+  ASSERT_NO_FATAL_FAILURE(
+      d.Start(Objects() + Clients(R"pb(
+                rate_limits { role: ROLE_GATEWAY requests_per_second: 0.01 burst: 3 }
+                max_streams_per_client: 2
+              )pb")));
   Sessions& sessions = d.sessions();
   for (int i = 0; i < 3; ++i) {
     EXPECT_THAT(Call(sessions, &Sessions::CreateSession, NewSession("b" + std::to_string(i)),
@@ -309,9 +309,9 @@ TEST(Security, TlsMutualTlsAndReloadOnSighupKeepingStreams) {
   // The files the daemon is configured with: server1 now, server2 after the reload.
   Shell("cp " + pki.Path("server1.pem") + " " + pki.Path("live.pem") + " && cp " +
         pki.Path("server1.key") + " " + pki.Path("live.key"));
-  const std::string tls = "  grpc_tls { cert_file: \"" + pki.Path("live.pem") +
-                          "\" key_file: \"" + pki.Path("live.key") + "\" client_ca_file: \"" +
-                          pki.Path("ca1.pem") + "\" }\n" +
+  const std::string tls = "  grpc_tls { cert_file: \"" + pki.Path("live.pem") + "\" key_file: \"" +
+                          pki.Path("live.key") + "\" client_ca_file: \"" + pki.Path("ca1.pem") +
+                          "\" }\n" +
                           "  clients { name: \"wb\" certificate_name: \"wallboard.example\" "
                           "roles: ROLE_SUPERVISOR }\n";
   Daemon d;
@@ -402,8 +402,7 @@ TEST(Security, TlsMutualTlsAndReloadOnSighupKeepingStreams) {
   std::optional<v1::StreamEventsResponse> event = AwaitMessage(
       events,
       [](const v1::StreamEventsResponse& r) {
-        return r.event().type() == v1::EVENT_TYPE_SESSION_CREATED &&
-               r.event().session_id() != "";
+        return r.event().type() == v1::EVENT_TYPE_SESSION_CREATED && r.event().session_id() != "";
       },
       "the session created after the reload, on the stream opened before it");
   EXPECT_TRUE(event.has_value());
@@ -415,8 +414,8 @@ TEST(Security, TlsMutualTlsAndReloadOnSighupKeepingStreams) {
 
 // Runs omnirouted with `args`; its exit status and what it printed (stdout and stderr).
 std::pair<int, std::string> RunDaemon(const std::string& args, const std::string& stdin_text = "") {
-  const std::string command = "printf '%s' '" + stdin_text + "' | " + OMNIROUTED_PATH + " " +
-                              args + " 2>&1";
+  const std::string command =
+      "printf '%s' '" + stdin_text + "' | " + OMNIROUTED_PATH + " " + args + " 2>&1";
   FILE* p = ::popen(command.c_str(), "r");
   if (p == nullptr) return {-1, ""};
   std::string out;

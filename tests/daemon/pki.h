@@ -59,9 +59,10 @@ class Pki {
   std::string Path(const std::string& name) const { return dir_ + "/" + name; }
 
   void MakeCa(const std::string& name) {
-    Shell("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 "
-          "-subj /CN=" + name + " -keyout " + Path(name + ".key") + " -out " +
-          Path(name + ".pem"));
+    Shell(
+        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 "
+        "-subj /CN=" +
+        name + " -keyout " + Path(name + ".key") + " -out " + Path(name + ".pem"));
   }
   // <name>.pem and <name>.key, for `common_name` (and DNS:localhost, IP:127.0.0.1).
   void MakeCert(const std::string& ca, const std::string& name, const std::string& common_name) {
@@ -70,8 +71,8 @@ class Pki {
     ASSERT_NO_FATAL_FAILURE(
         Shell("openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=" +
               common_name + " -keyout " + Path(name + ".key") + " -out " + Path(name + ".csr")));
-    ASSERT_NO_FATAL_FAILURE(Shell("openssl x509 -req -days 2 -in " + Path(name + ".csr") +
-                                  " -CA " + Path(ca + ".pem") + " -CAkey " + Path(ca + ".key") +
+    ASSERT_NO_FATAL_FAILURE(Shell("openssl x509 -req -days 2 -in " + Path(name + ".csr") + " -CA " +
+                                  Path(ca + ".pem") + " -CAkey " + Path(ca + ".key") +
                                   " -CAcreateserial -extfile " + Path(name + ".ext") + " -out " +
                                   Path(name + ".pem")));
   }

@@ -65,7 +65,8 @@ TEST(SecurityConfig, ClientsAndLimitsAreResolved) {
     security {
       grpc_tls { cert_file: "/etc/o/cert.pem" key_file: "/etc/o/key.pem"
                  client_ca_file: "/etc/o/ca.pem" require_client_certificate: true }
-      clients { name: "gw" token_sha256: ")", kHashA, R"(" roles: ROLE_GATEWAY }
+      clients { name: "gw" token_sha256: ")",
+                                                          kHashA, R"(" roles: ROLE_GATEWAY }
       clients { name: "desk-7" certificate_name: "desk-7.example" roles: ROLE_DESKTOP
                 roles: ROLE_SUPERVISOR agent_id: "eng-7" }
       rate_limits { role: ROLE_GATEWAY requests_per_second: 10 }
@@ -92,8 +93,8 @@ TEST(SecurityConfig, ClientsAndLimitsAreResolved) {
 }
 
 TEST(SecurityConfig, EveryRuleNamesItsField) {
-  const std::string gw = absl::StrCat("clients { name: \"gw\" token_sha256: \"", kHashA,
-                                      "\" roles: ROLE_GATEWAY }");
+  const std::string gw =
+      absl::StrCat("clients { name: \"gw\" token_sha256: \"", kHashA, "\" roles: ROLE_GATEWAY }");
   ExpectInvalid("security { grpc_tls { cert_file: \"c.pem\" } }", "security.grpc_tls.key_file",
                 "required");
   ExpectInvalid("security { http_tls { key_file: \"k.pem\" } }", "security.http_tls.cert_file",
@@ -105,9 +106,9 @@ TEST(SecurityConfig, EveryRuleNamesItsField) {
       "security.grpc_tls.client_ca_file", "require_client_certificate");
   ExpectInvalid("security { clients { token_sha256: \"" + kHashA + "\" roles: ROLE_GATEWAY } }",
                 "security.clients[0].name", "1..64");
-  ExpectInvalid("security { clients { name: \"a b\" token_sha256: \"" + kHashA +
-                    "\" roles: ROLE_GATEWAY } }",
-                "security.clients[0].name", "1..64");
+  ExpectInvalid(
+      "security { clients { name: \"a b\" token_sha256: \"" + kHashA + "\" roles: ROLE_GATEWAY } }",
+      "security.clients[0].name", "1..64");
   ExpectInvalid("security { clients { name: \"gw\" roles: ROLE_GATEWAY } }",
                 "security.clients[0].token_sha256", "one of token_sha256 and certificate_name");
   ExpectInvalid("security { clients { name: \"gw\" token_sha256: \"abc\" roles: ROLE_GATEWAY } }",
@@ -115,17 +116,18 @@ TEST(SecurityConfig, EveryRuleNamesItsField) {
   ExpectInvalid("security { clients { name: \"gw\" token_sha256: \"" + std::string(64, 'g') +
                     "\" roles: ROLE_GATEWAY } }",
                 "security.clients[0].token_sha256", "64 hex digits");
-  ExpectInvalid("security { clients { name: \"gw\" certificate_name: \"gw.example\" "
-                "roles: ROLE_GATEWAY } }",
-                "security.clients[0].certificate_name", "needs mutual TLS");
+  ExpectInvalid(
+      "security { clients { name: \"gw\" certificate_name: \"gw.example\" "
+      "roles: ROLE_GATEWAY } }",
+      "security.clients[0].certificate_name", "needs mutual TLS");
   ExpectInvalid("security { clients { name: \"gw\" token_sha256: \"" + kHashA + "\" } }",
                 "security.clients[0].roles", "at least one");
   ExpectInvalid("security { clients { name: \"gw\" token_sha256: \"" + kHashA +
                     "\" roles: ROLE_UNSPECIFIED } }",
                 "security.clients[0].roles[0]", "ROLE_GATEWAY");
-  ExpectInvalid("security { clients { name: \"d\" token_sha256: \"" + kHashA +
-                    "\" roles: ROLE_DESKTOP } }",
-                "security.clients[0].agent_id", "must not be empty");
+  ExpectInvalid(
+      "security { clients { name: \"d\" token_sha256: \"" + kHashA + "\" roles: ROLE_DESKTOP } }",
+      "security.clients[0].agent_id", "must not be empty");
   ExpectInvalid("security { clients { name: \"g\" token_sha256: \"" + kHashA +
                     "\" roles: ROLE_GATEWAY agent_id: \"a1\" } }",
                 "security.clients[0].agent_id", "only a ROLE_DESKTOP client");
@@ -144,18 +146,20 @@ TEST(SecurityConfig, EveryRuleNamesItsField) {
                 "security.rate_limits[0].requests_per_second", "outside");
   ExpectInvalid("security { rate_limits { role: ROLE_ADMIN requests_per_second: 1 burst: 0 } }",
                 "security.rate_limits[0].burst", "outside");
-  ExpectInvalid("security { rate_limits { role: ROLE_ADMIN requests_per_second: 1 } "
-                "rate_limits { role: ROLE_ADMIN requests_per_second: 2 } }",
-                "security.rate_limits[1].role", "already");
+  ExpectInvalid(
+      "security { rate_limits { role: ROLE_ADMIN requests_per_second: 1 } "
+      "rate_limits { role: ROLE_ADMIN requests_per_second: 2 } }",
+      "security.rate_limits[1].role", "already");
   ExpectInvalid("security { max_streams_per_client: 0 }", "security.max_streams_per_client",
                 "outside");
   // Beyond loopback: TLS and clients, or consent.
   ExpectInvalid("listen_address: \"0.0.0.0:7400\"", "listen_address", "security.allow_insecure");
   ExpectInvalid("listen_address: \"[::]:7400\"", "listen_address", "not a loopback address");
   ExpectInvalid("http_address: \"10.0.0.5:7401\"", "http_address", "security.http_tls");
-  ExpectInvalid("listen_address: \"0.0.0.0:7400\" http_address: \"off\" "
-                "security { grpc_tls { cert_file: \"c\" key_file: \"k\" } }",
-                "security.clients", "any caller could do anything");
+  ExpectInvalid(
+      "listen_address: \"0.0.0.0:7400\" http_address: \"off\" "
+      "security { grpc_tls { cert_file: \"c\" key_file: \"k\" } }",
+      "security.clients", "any caller could do anything");
   EXPECT_TRUE(Resolve("listen_address: \"0.0.0.0:7400\" security { allow_insecure: true }").ok());
   EXPECT_TRUE(Resolve("listen_address: \"0.0.0.0:7400\" http_address: \"off\" security { " + gw +
                       " grpc_tls { cert_file: \"c\" key_file: \"k\" } }")
@@ -182,7 +186,8 @@ TEST(SecurityTable, CoversEveryMethodOfTheContract) {
   std::set<std::string> methods;
   // Each service through a message of its file (which links the file's descriptors in).
   for (const google::protobuf::FileDescriptor* file :
-       {v1::UpsertQueueRequest::descriptor()->file(), v1::CreateSessionRequest::descriptor()->file(),
+       {v1::UpsertQueueRequest::descriptor()->file(),
+        v1::CreateSessionRequest::descriptor()->file(),
         v1::SetPresenceRequest::descriptor()->file(), v1::StreamEventsRequest::descriptor()->file(),
         v1::GetCustomerRequest::descriptor()->file(),
         v1::ReportDeviceAlertRequest::descriptor()->file()}) {
@@ -201,12 +206,12 @@ DaemonSettings TwoClients() {
   ClientSpec gw;
   gw.name = "gw";
   gw.has_token = true;
-  absl::StatusOr<DaemonSettings> parsed = Resolve(absl::StrCat(
-      "security { clients { name: \"gw\" token_sha256: \"", kHashA,
-      "\" roles: ROLE_GATEWAY } clients { name: \"desk\" token_sha256: \"", kHashB,
-      "\" roles: ROLE_DESKTOP agent_id: \"a1\" } "
-      "rate_limits { role: ROLE_GATEWAY requests_per_second: 2 burst: 3 } "
-      "max_streams_per_client: 2 }"));
+  absl::StatusOr<DaemonSettings> parsed = Resolve(
+      absl::StrCat("security { clients { name: \"gw\" token_sha256: \"", kHashA,
+                   "\" roles: ROLE_GATEWAY } clients { name: \"desk\" token_sha256: \"", kHashB,
+                   "\" roles: ROLE_DESKTOP agent_id: \"a1\" } "
+                   "rate_limits { role: ROLE_GATEWAY requests_per_second: 2 burst: 3 } "
+                   "max_streams_per_client: 2 }"));
   EXPECT_TRUE(parsed.ok()) << parsed.status();
   return parsed.ok() ? *parsed : settings;
 }
@@ -311,8 +316,7 @@ TEST(SecurityTls, MaterialIsCheckedAndErrorsNameTheField) {
   files.cert_file = write("c.pem", "-----BEGIN CERTIFICATE-----\nnonsense\n");
   m = LoadTlsMaterial(files, "security.http_tls");
   EXPECT_EQ(m.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(std::string(m.status().message()),
-              StartsWith("security.http_tls.cert_file: "));
+  EXPECT_THAT(std::string(m.status().message()), StartsWith("security.http_tls.cert_file: "));
   EXPECT_THAT(std::string(m.status().message()), HasSubstr("no PEM certificate"));
 }
 
