@@ -8,6 +8,15 @@
 // thread; 503 before the daemon is ready. / (and /wallboard): the wallboard page
 // (wallboard.h); /wallboard/events: its server-sent events, 503 before the daemon is ready.
 // Other paths are 404, other methods than GET and HEAD 405.
+//
+// Access (security.clients configured; docs/SECURITY.md): /healthz, /readyz and the page
+// itself (/, /wallboard: static, no figures) are open. /metrics and /wallboard/events take a
+// client with ROLE_SUPERVISOR (or ROLE_ADMIN), by its bearer token (the Authorization header)
+// or its mutual-TLS certificate: 401 with `WWW-Authenticate: Bearer realm="omniroute"` without
+// valid credentials, 429 with `Retry-After: 1` over the client's rate limit (each request
+// takes a token of its bucket), 403 for a client whose roles do not allow it. An event stream
+// counts against security.max_streams_per_client as long as it is open (one more: 429).
+// Without clients every request is the local principal's: nothing is checked.
 
 #ifndef OMNIROUTE_DAEMON_HTTP_ENDPOINTS_H_
 #define OMNIROUTE_DAEMON_HTTP_ENDPOINTS_H_
@@ -17,15 +26,17 @@
 #include "daemon/http_server.h"
 #include "daemon/metrics.h"
 #include "daemon/router.h"
+#include "daemon/security.h"
 #include "daemon/wallboard.h"
 
 namespace omniroute::daemon {
 
 enum class Readiness { kStarting, kReady, kStopping };
 
-// `router`, `calls`, `readiness` and `wallboard` must outlive the HTTP server.
+// `router`, `calls`, `readiness`, `wallboard` and `security` must outlive the HTTP server.
 HttpHandler MakeHttpHandler(Router& router, const CallMetrics& calls,
-                            const std::atomic<Readiness>& readiness, Wallboard& wallboard);
+                            const std::atomic<Readiness>& readiness, Wallboard& wallboard,
+                            const Security& security);
 
 // The Prometheus exposition's content type.
 inline constexpr char kMetricsContentType[] = "text/plain; version=0.0.4; charset=utf-8";

@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <future>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -50,6 +51,20 @@ bool SplitAddress(const std::string& address, std::string* host, int* port) {
   }
   *port = std::atoi(p.c_str());
   return *port <= 65535;
+}
+
+// SIGHUP: the HTTP port's certificate is read again; one that does not load keeps the old.
+void ReloadHttpTls(HttpServer* http, const TlsFiles& files) {
+  if (http == nullptr || !http->tls()) return;
+  absl::StatusOr<TlsMaterial> material = LoadTlsMaterial(files, "security.http_tls");
+  absl::Status s = material.ok() ? http->ReloadTls(*material) : material.status();
+  if (!s.ok()) {
+    LogError("TLS reload failed; the certificate in force stays",
+             {{"error", std::string(s.message())}});
+    return;
+  }
+  LogInfo("TLS certificate reloaded (HTTP port)",
+          {{"subject", material->subject}, {"expires", material->not_after}});
 }
 
 int Run(int argc, char** argv) {
@@ -114,6 +129,26 @@ int Run(int argc, char** argv) {
     LogWarning("serving gRPC in plaintext beyond loopback (security.allow_insecure)",
                {{"address", settings->listen_address}});
   }
+  // TLS on the HTTP port: its files are checked before anything starts, too.
+  std::optional<HttpTls> http_tls;
+  if (!settings->http_address.empty() && settings->http_tls.enabled()) {
+    absl::StatusOr<TlsMaterial> material =
+        LoadTlsMaterial(settings->http_tls, "security.http_tls");
+    if (!material.ok()) {
+      LogError("cannot load the TLS certificate",
+               {{"source", settings->source},
+                {"error", std::string(material.status().message())}});
+      return 2;
+    }
+    http_tls = HttpTls{*std::move(material), settings->http_tls.require_client_certificate};
+    LogInfo("TLS on the HTTP port",
+            {{"subject", http_tls->material.subject},
+             {"expires", http_tls->material.not_after},
+             {"client_certificates", !settings->http_tls.mutual() ? "none"
+                                     : settings->http_tls.require_client_certificate
+                                         ? "required"
+                                         : "accepted"}});
+  }
   if (!settings->http_address.empty() && !settings->http_tls.enabled() &&
       !IsLoopbackAddress(settings->http_address)) {
     LogWarning("serving HTTP in plaintext beyond loopback (security.allow_insecure)",
@@ -141,7 +176,8 @@ int Run(int argc, char** argv) {
   std::unique_ptr<HttpServer> http;
   if (!settings->http_address.empty()) {
     absl::StatusOr<std::unique_ptr<HttpServer>> started = HttpServer::Start(
-        settings->http_address, MakeHttpHandler(router, calls, readiness, wallboard));
+        settings->http_address, MakeHttpHandler(router, calls, readiness, wallboard, security),
+        std::move(http_tls));
     if (!started.ok()) {
       LogError("cannot serve HTTP (address in use or not available; http_address \"off\" "
                "serves none)",
@@ -239,7 +275,8 @@ int Run(int argc, char** argv) {
   // SIGHUP: the certificates are read again (on the engine thread; the files are small). A
   // file that does not load keeps the old certificate in force.
   router.Start([&signalled](int sig) { signalled.set_value(sig); },
-               [&grpc_tls] {
+               [&grpc_tls, &http, &settings] {
+                 ReloadHttpTls(http.get(), settings->http_tls);
                  if (grpc_tls == nullptr) return;
                  if (absl::Status s = grpc_tls->Reload(); !s.ok()) {
                    LogError("TLS reload failed; the certificate in force stays",

@@ -1,7 +1,9 @@
 // The wallboard end to end: the real daemon serves the page at /, headless Chromium (Debian's
 // chromium, driven through chromedriver) opens it, and the numbers on the page follow what the
 // test does over gRPC: sessions waiting by channel, offers, agents busy, service level below
-// its goal in colour, abandonment, and the ticker of decisions with their reasons.
+// its goal in colour, abandonment, and the ticker of decisions with their reasons. When the
+// daemon has clients, the page asks for a token (kept in sessionStorage) and then shows the
+// same figures.
 //
 // Set OMNIROUTE_WALLBOARD_SCREENSHOT=path to keep a PNG of the page (docs/wallboard.png is one).
 
@@ -9,6 +11,7 @@
 #include <string>
 #include <thread>
 
+#include "daemon/security.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/daemon/daemon_harness.h"
@@ -149,6 +152,84 @@ TEST(Wallboard, NumbersFollowWhatHappensInABrowser) {
   if (const char* path = std::getenv("OMNIROUTE_WALLBOARD_SCREENSHOT")) {
     EXPECT_TRUE(browser.Screenshot(path));
   }
+  d.StopCleanly();
+  EXPECT_EQ(browser.AwaitScript("return document.getElementById('status').className", "down"),
+            "down")
+      << "the page says when the daemon is gone";
+}
+
+TEST(Wallboard, AsksForATokenWhenTheDaemonHasClients) {
+  const std::string gateway_token = "gw-0123456789abcdef0123456789abcdef";
+  const std::string supervisor_token = "sup-0123456789abcdef0123456789abcdef";
+  WebDriver browser;
+  ASSERT_TRUE(browser.Start()) << browser.error();
+  Daemon d;
+  ASSERT_NO_FATAL_FAILURE(
+      d.Start(std::string(kConfig) + "security {\n" + "  clients { name: \"gw\" token_sha256: \"" +
+              daemon::HashTokenHex(gateway_token) + "\" roles: ROLE_GATEWAY }\n" +
+              "  clients { name: \"sup\" token_sha256: \"" +
+              daemon::HashTokenHex(supervisor_token) + "\" roles: ROLE_SUPERVISOR }\n}\n"));
+  // A call waits in repair (the gateway's token creates it).
+  {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + kWait);
+    context.AddMetadata("authorization", "Bearer " + gateway_token);
+    v1::CreateSessionResponse created;
+    ASSERT_THAT(
+        d.sessions().CreateSession(&context, NewSession("t-1", "voice", "repair"), &created),
+        IsOk());
+  }
+  // The page itself is open; its feed is not.
+  EXPECT_EQ(HttpGet(d.http_port(), "/").status, 200);
+  EXPECT_EQ(HttpGet(d.http_port(), "/wallboard/events").status, 401);
+
+  const std::string form_shown = "return document.getElementById('token-form').hidden";
+  const auto enter = [](const std::string& token) {
+    return "const i = document.getElementById('token'); i.value = '" + token +
+           "'; document.getElementById('token-form').requestSubmit(); return true;";
+  };
+  browser.Navigate("http://127.0.0.1:" + std::to_string(d.http_port()) + "/");
+  ASSERT_EQ(browser.AwaitScript(form_shown, "false"), "false") << "the page asks for a token";
+  EXPECT_EQ(WebDriver::AsText(browser.Script(TextOf("status"))), "token needed");
+  EXPECT_EQ(WebDriver::AsText(browser.Script(TextOf("q-repair-waiting"))), "missing");
+
+  // A gateway's token may not watch: the page says so and asks again.
+  browser.Script(enter(gateway_token));
+  EXPECT_EQ(
+      browser.AwaitScript(
+          "return document.getElementById('token-why').textContent.includes('supervisor')", "true"),
+      "true");
+  EXPECT_EQ(WebDriver::AsText(browser.Script(form_shown)), "false");
+
+  // A supervisor's token: the figures show up.
+  browser.Script(enter(supervisor_token));
+  EXPECT_EQ(browser.AwaitScript(TextOf("q-repair-waiting"), "1"), "1");
+  EXPECT_EQ(browser.AwaitScript(TextOf("agents-offline"), "3"), "3");
+  EXPECT_THAT(WebDriver::AsText(browser.Script(TextOf("status"))), StartsWith("live"));
+  EXPECT_EQ(WebDriver::AsText(browser.Script(form_shown)), "true");
+  // Kept for this tab only, never in localStorage.
+  EXPECT_EQ(WebDriver::AsText(
+                browser.Script("return sessionStorage.getItem('omniroute-wallboard-token') === '" +
+                               supervisor_token + "'")),
+            "true");
+  EXPECT_EQ(WebDriver::AsText(browser.Script("return String(localStorage.length)")), "0");
+
+  // A new call shows up live; a reload of the page does not ask again.
+  {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + kWait);
+    context.AddMetadata("authorization", "Bearer " + gateway_token);
+    v1::CreateSessionResponse created;
+    ASSERT_THAT(
+        d.sessions().CreateSession(&context, NewSession("t-2", "wechat", "repair"), &created),
+        IsOk());
+  }
+  EXPECT_EQ(browser.AwaitScript(TextOf("q-repair-waiting"), "2"), "2");
+  browser.Navigate("http://127.0.0.1:" + std::to_string(d.http_port()) + "/");
+  EXPECT_EQ(browser.AwaitScript(TextOf("q-repair-waiting"), "2"), "2");
+  EXPECT_EQ(WebDriver::AsText(browser.Script(form_shown)), "true");
+  EXPECT_THAT(d.Stderr(), ::testing::Not(HasSubstr(supervisor_token)));
+
   d.StopCleanly();
   EXPECT_EQ(browser.AwaitScript("return document.getElementById('status').className", "down"),
             "down")
